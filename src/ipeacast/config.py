@@ -1,0 +1,60 @@
+"""Run configuration: one frozen dataclass built once from arguments, then passed down."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from ipeacast import DEFAULT_SERIES
+from ipeacast.errors import ConfigError
+from ipeacast.lake import check_series
+
+_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$")
+
+
+def parse_date(value: str | date | None, name: str) -> date | None:
+    """Parse YYYY-MM-DD, naming the argument in the error."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a date YYYY-MM-DD, got {value!r}") from exc
+
+
+def default_run_id(run_date: date, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"{run_date:%Y%m%d}-{now:%H%M%S}"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one pipeline run needs; `run_date` and `run_id` are fixed once at the start."""
+
+    series: str = DEFAULT_SERIES
+    lake: str = "lake"
+    source: str | None = None
+    run_date: date = field(default_factory=lambda: datetime.now(UTC).date())
+    as_of: date | None = None
+    run_id: str = ""
+    min_months: int = 24
+
+    def __post_init__(self) -> None:
+        check_series(self.series)
+        if not self.run_id:
+            object.__setattr__(self, "run_id", default_run_id(self.run_date))
+        if not _RUN_ID_RE.match(self.run_id):
+            raise ConfigError(
+                f"run id {self.run_id!r} must be 1-48 letters, digits or '-', starting with one "
+                "letter or digit"
+            )
+        if self.as_of is not None and self.as_of > self.run_date:
+            raise ConfigError(f"--as-of {self.as_of} is after the run date {self.run_date}")
+        if self.min_months < 1:
+            raise ConfigError(f"min_months must be >= 1, got {self.min_months}")
+
+    @property
+    def cutoff(self) -> date:
+        """The last date whose observations may be used: the as-of date, else the run date."""
+        return self.as_of or self.run_date

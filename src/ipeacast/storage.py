@@ -1,0 +1,185 @@
+"""Read and write the data lake by URI: a plain path or file:// locally, s3:// on AWS.
+
+The library never touches files any other way, so the same code runs on a laptop and in Glue,
+Lambda or SageMaker. Publishing replaces a whole partition (a folder / prefix) in one step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from ipeacast.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Location:
+    scheme: str  # "file" or "s3"
+    bucket: str  # "" for file
+    key: str  # absolute path for file; key (no leading slash) for s3
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}" if self.scheme == "s3" else self.key
+
+
+def parse(uri: str | os.PathLike) -> Location:
+    """Split a URI into scheme, bucket and key; plain paths are local files."""
+    text = os.fspath(uri)
+    parsed = urlparse(text)
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise StorageError(f"S3 URI {text!r} has no bucket")
+        return Location("s3", parsed.netloc, parsed.path.lstrip("/"))
+    if parsed.scheme == "file":
+        return Location("file", "", str(Path(parsed.path).resolve()))
+    if parsed.scheme in ("", "c", "d") or len(parsed.scheme) == 1:
+        return Location("file", "", str(Path(text).resolve()))
+    raise StorageError(f"unsupported storage URI {text!r}: use a path, file:// or s3://")
+
+
+def spark_path(uri: str) -> str:
+    """The path Spark should use for a URI (s3:// stays as is; Glue reads it natively)."""
+    loc = parse(uri)
+    return loc.uri
+
+
+def _s3():
+    import boto3
+
+    return boto3.client("s3")
+
+
+def read_bytes(uri: str) -> bytes:
+    loc = parse(uri)
+    try:
+        if loc.scheme == "s3":
+            return _s3().get_object(Bucket=loc.bucket, Key=loc.key)["Body"].read()
+        return Path(loc.key).read_bytes()
+    except FileNotFoundError as exc:
+        raise StorageError(f"{uri} does not exist") from exc
+    except Exception as exc:
+        if _is_s3_missing(exc):
+            raise StorageError(f"{uri} does not exist") from exc
+        raise
+
+
+def write_bytes(uri: str, data: bytes) -> None:
+    """Write an object; local writes go through a temporary file and a rename."""
+    loc = parse(uri)
+    if loc.scheme == "s3":
+        _s3().put_object(Bucket=loc.bucket, Key=loc.key, Body=data)
+        return
+    path = Path(loc.key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def exists(uri: str) -> bool:
+    loc = parse(uri)
+    if loc.scheme == "s3":
+        try:
+            _s3().head_object(Bucket=loc.bucket, Key=loc.key)
+            return True
+        except Exception as exc:
+            if _is_s3_missing(exc):
+                return False
+            raise
+    return Path(loc.key).exists()
+
+
+def list_files(prefix: str) -> list[str]:
+    """Every object (file) below a prefix (folder), as URIs, sorted."""
+    loc = parse(prefix)
+    if loc.scheme == "s3":
+        key = loc.key.rstrip("/") + "/"
+        out: list[str] = []
+        for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=loc.bucket, Prefix=key):
+            out.extend(f"s3://{loc.bucket}/{o['Key']}" for o in page.get("Contents", []))
+        return sorted(out)
+    root = Path(loc.key)
+    if not root.is_dir():
+        return []
+    return sorted(str(p) for p in root.rglob("*") if p.is_file())
+
+
+def delete_prefix(prefix: str) -> None:
+    loc = parse(prefix)
+    if loc.scheme == "s3":
+        client = _s3()
+        keys = [parse(u).key for u in list_files(prefix)]
+        for i in range(0, len(keys), 1000):
+            chunk = [{"Key": k} for k in keys[i : i + 1000]]
+            client.delete_objects(Bucket=loc.bucket, Delete={"Objects": chunk, "Quiet": True})
+        return
+    shutil.rmtree(loc.key, ignore_errors=True)
+
+
+def replace_prefix(staged: str, target: str) -> None:
+    """Publish a staged folder/prefix as `target`, replacing what was there.
+
+    Locally this is two renames (old -> trash, staged -> target); a crash between them leaves the
+    old data in a sibling `.trash-*` folder rather than losing it. On S3 the staged objects are
+    copied over the target keys first, and only then are stale keys removed, so readers never see
+    an empty partition.
+    """
+    s, t = parse(staged), parse(target)
+    if s.scheme != t.scheme or s.bucket != t.bucket:
+        raise StorageError(f"cannot publish {staged} to {target}: different stores")
+    if s.scheme == "s3":
+        _replace_s3_prefix(s, t)
+        return
+    src, dst = Path(s.key), Path(t.key)
+    if not src.is_dir():
+        raise StorageError(f"staged data {src} does not exist")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    trash = None
+    if dst.exists():
+        trash = dst.with_name(f".trash-{dst.name}-{uuid.uuid4().hex}")
+        os.replace(dst, trash)
+    try:
+        os.replace(src, dst)
+    except OSError:
+        if trash is not None:
+            os.replace(trash, dst)
+        raise
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _replace_s3_prefix(s: Location, t: Location) -> None:
+    client = _s3()
+    src_prefix = s.key.rstrip("/") + "/"
+    dst_prefix = t.key.rstrip("/") + "/"
+    staged = [parse(u).key for u in list_files(s.uri)]
+    if not staged:
+        raise StorageError(f"staged data {s.uri} is empty")
+    new_keys = set()
+    for key in staged:
+        new_key = dst_prefix + key[len(src_prefix) :]
+        client.copy_object(
+            Bucket=t.bucket, Key=new_key, CopySource={"Bucket": s.bucket, "Key": key}
+        )
+        new_keys.add(new_key)
+    stale = [parse(u).key for u in list_files(t.uri) if parse(u).key not in new_keys]
+    for i in range(0, len(stale), 1000):
+        chunk = [{"Key": k} for k in stale[i : i + 1000]]
+        client.delete_objects(Bucket=t.bucket, Delete={"Objects": chunk, "Quiet": True})
+    delete_prefix(s.uri)
+
+
+def _is_s3_missing(exc: Exception) -> bool:
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    code = str(response.get("Error", {}).get("Code", ""))
+    return code in {"404", "NoSuchKey", "NotFound"}
