@@ -1,0 +1,140 @@
+"""Load: type, validate and publish the monthly training table to final/ atomically.
+
+Publishing is stage -> validate -> replace: the table is written to a staging prefix, read back
+and checked, and only then does each series' staged folder replace
+`final/series=<code>/run_date=<date>/`. A failed check or a crash leaves the previous final/ as it
+was, and a failed check names the rule and the offending rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import date
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from ipeacast import lake, schema, storage
+from ipeacast.errors import StorageError, ValidationError
+
+log = logging.getLogger(__name__)
+
+KEY = ("series", "month")
+SHOW = 5  # offending rows named in an error
+
+
+def to_final_schema(df: DataFrame) -> DataFrame:
+    """Select and cast the declared columns (plus `series`); a missing column is an error."""
+    declared = schema.spark_schema(schema.FINAL_MONTHLY)
+    missing = [f.name for f in declared.fields if f.name not in df.columns]
+    if missing:
+        raise ValidationError("schema", f"missing columns {missing}")
+    return df.select(
+        F.col("series").cast("string"), *[F.col(f.name).cast(f.dataType) for f in declared.fields]
+    )
+
+
+def validate_final(df: DataFrame, min_months: int) -> dict:
+    """Check the typed table; raise ValidationError naming the rule and offending rows."""
+    declared = schema.spark_schema(schema.FINAL_MONTHLY)
+    actual = {f.name: f.dataType for f in df.schema.fields}
+    wrong = [
+        f"{f.name}: {actual.get(f.name)} (want {f.dataType.simpleString()})"
+        for f in declared.fields
+        if actual.get(f.name) != f.dataType
+    ]
+    if wrong:
+        raise ValidationError("schema", "; ".join(wrong))
+
+    df = df.cache()
+    try:
+        _check(
+            df.groupBy(*KEY).count().where("count > 1"),
+            "unique-key",
+            "duplicate (series, month) rows",
+        )
+        required = schema.required_columns(schema.FINAL_MONTHLY)
+        null_any = F.lit(False)
+        for name in ["series", *required]:
+            null_any = null_any | F.col(name).isNull()
+        _check(df.where(null_any), "not-null", f"nulls in required columns {required}")
+        doubles = [f.name for f in declared.fields if f.dataType.simpleString() == "double"]
+        bad_number = F.lit(False)
+        for name in doubles:
+            bad_number = bad_number | F.isnan(name) | (F.abs(F.col(name)) == float("inf"))
+        _check(df.where(bad_number), "finite", "NaN or infinite values")
+        by_month = Window.partitionBy("series").orderBy("month")
+        previous = F.lag("last_date").over(by_month)
+        _check(
+            df.withColumn("previous_last_date", previous).where(
+                (F.col("last_date") <= F.col("previous_last_date"))
+                | (F.trunc("last_date", "month") != F.col("month"))
+            ),
+            "dates-increasing",
+            "last_date not increasing or outside its month",
+        )
+        history = df.where("complete").groupBy("series").count()
+        _check(
+            history.where(F.col("count") < min_months),
+            "min-history",
+            f"fewer than {min_months} complete months",
+        )
+        counts = {r.series: r["count"] for r in history.collect()}
+    finally:
+        df.unpersist()
+    return counts
+
+
+def _check(offending: DataFrame, rule: str, what: str) -> None:
+    rows = offending.limit(SHOW).collect()
+    if rows:
+        shown = "; ".join(str(r.asDict()) for r in rows)
+        raise ValidationError(rule, f"{what}: {shown}")
+
+
+def publish_by_series(
+    df: DataFrame,
+    lake_root: str,
+    zone: str,
+    run_date: date | str,
+    subfolder: str = "",
+    check: Callable[[DataFrame], object] | None = None,
+) -> dict[str, str]:
+    """Write `df` (with a `series` column) to staging, check it, then replace each series' folder.
+
+    Returns {series: published URI}. On any failure the staging data is removed and nothing under
+    the published partitions changes.
+    """
+    spark = df.sparkSession
+    staging = lake.join(lake_root, zone, "_staging", f"{run_date}-{uuid.uuid4().hex[:12]}")
+    try:
+        df.repartition("series").write.mode("error").partitionBy("series").parquet(
+            storage.spark_path(staging)
+        )
+        staged = spark.read.parquet(storage.spark_path(staging))
+        if check is not None:
+            check(staged)
+        series_list = sorted(r.series for r in staged.select("series").distinct().collect())
+        if not series_list:
+            raise ValidationError("not-empty", f"nothing to publish to {zone}/")
+        published = {}
+        for series in series_list:
+            target = lake.join(lake.partition(lake_root, zone, series, run_date), subfolder)
+            storage.replace_prefix(lake.join(staging, f"series={series}"), target)
+            published[series] = target
+            log.info("published %s", target)
+        return published
+    finally:
+        try:
+            storage.delete_prefix(staging)
+        except Exception as exc:  # cleanup must not hide the real error
+            log.warning("could not remove staging %s: %s", staging, exc)
+
+
+def read_partition(spark: SparkSession, uri: str, series: str) -> DataFrame:
+    """Read one published series/run_date folder back, with its `series` column restored."""
+    if not storage.list_files(uri):
+        raise StorageError(f"{uri} has no data")
+    return spark.read.parquet(storage.spark_path(uri)).withColumn("series", F.lit(series))

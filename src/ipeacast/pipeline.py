@@ -1,0 +1,129 @@
+"""The pipeline steps (also called one by one from the Glue scripts) and `ipeacast run`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ipeacast import DEFAULT_SERIES, extract, lake
+from ipeacast.config import RunConfig, parse_date
+
+log = logging.getLogger(__name__)
+
+
+def extract_step(cfg: RunConfig, fetch: Callable[[str], extract.Fetched] | None = None) -> dict:
+    """Fetch the series (or read --source) and store the raw snapshot; returns what it stored."""
+    if cfg.source:
+        fetched = extract.read_source_file(cfg.source)
+    else:
+        fetched = (fetch or extract.fetch_ipeadata)(cfg.series)
+    snap = extract.store_snapshot(fetched, cfg.lake, cfg.series, cfg.run_date)
+    return {
+        "raw": snap.uri,
+        "rows": snap.metadata["rows"],
+        "new_snapshot": snap.created,
+        "source": snap.metadata["source"],
+    }
+
+
+def transform_step(spark, cfg: RunConfig) -> dict:
+    """Raw snapshot -> clean daily series + daily features + monthly table under interim/."""
+    from ipeacast import load, sources, transform
+
+    payload, metadata = extract.latest_snapshot(cfg.lake, cfg.series, cfg.run_date)
+    observations = sources.parse(payload, metadata["source"], metadata["format"])
+    raw = transform.from_pandas(spark, cfg.series, observations)
+    daily = transform.clean_daily(raw, cfg.cutoff).cache()
+    try:
+        features = load.publish_by_series(
+            transform.daily_features(daily), cfg.lake, "interim", cfg.run_date, "daily"
+        )
+        monthly = load.publish_by_series(
+            transform.monthly_table(daily, cfg.cutoff), cfg.lake, "interim", cfg.run_date, "monthly"
+        )
+    finally:
+        daily.unpersist()
+    return {"daily": features[cfg.series], "monthly": monthly[cfg.series]}
+
+
+def load_step(spark, cfg: RunConfig) -> dict:
+    """interim monthly table -> typed, validated final/ partition, published atomically."""
+    from ipeacast import load
+
+    interim = lake.join(lake.partition(cfg.lake, "interim", cfg.series, cfg.run_date), "monthly")
+    table = load.to_final_schema(load.read_partition(spark, interim, cfg.series))
+    months: dict = {}
+
+    def check(staged) -> None:
+        months.update(load.validate_final(staged, cfg.min_months))
+
+    published = load.publish_by_series(table, cfg.lake, "final", cfg.run_date, check=check)
+    return {"final": published[cfg.series], "complete_months": months[cfg.series]}
+
+
+@dataclass
+class StepLog:
+    """Times each step and keeps what it wrote, for the run summary."""
+
+    echo: Callable[[str], None] = print
+    outputs: dict = field(default_factory=dict)
+
+    def run(self, name: str, fn: Callable[[], dict]) -> dict:
+        self.echo(f"[{name}] ...")
+        start = time.perf_counter()
+        result = fn()
+        self.echo(f"[{name}] done in {time.perf_counter() - start:.1f}s")
+        self.outputs[name] = result
+        return result
+
+
+def run_pipeline(cfg: RunConfig, echo: Callable[[str], None] = print) -> dict:
+    """extract -> transform -> load, locally, with one SparkSession for the whole run."""
+    steps = StepLog(echo)
+    steps.run("extract", lambda: extract_step(cfg))
+    from ipeacast.spark import get_spark
+
+    spark = steps.run("spark", lambda: {"session": get_spark()})["session"]
+    steps.outputs.pop("spark")
+    steps.run("transform", lambda: transform_step(spark, cfg))
+    steps.run("load", lambda: load_step(spark, cfg))
+    return steps.outputs
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    as_of = parse_date(args.as_of, "--as-of")
+    run_date = parse_date(args.run_date, "--run-date") or as_of
+    kwargs = {"series": args.series, "lake": args.lake, "source": args.source, "as_of": as_of}
+    if run_date is not None:
+        kwargs["run_date"] = run_date
+    if args.run_id:
+        kwargs["run_id"] = args.run_id
+    return RunConfig(**kwargs)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    print(
+        f"ipeacast run: series {cfg.series}, run date {cfg.run_date}, run id {cfg.run_id}"
+        + (f", as of {cfg.as_of}" if cfg.as_of else "")
+    )
+    outputs = run_pipeline(cfg)
+    print("\nOutputs:")
+    for step, result in outputs.items():
+        for key, value in result.items():
+            print(f"  {step:<10} {key:<16} {value}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the pipeline locally: extract, transform, load, train")
+    p.add_argument("--series", default=DEFAULT_SERIES, help="Ipeadata series code")
+    p.add_argument("--source", help="offline source file instead of the Ipeadata API")
+    p.add_argument("--lake", default="lake", help="data lake root: a folder or s3://bucket")
+    p.add_argument("--as-of", help="use no observation after this date (YYYY-MM-DD)")
+    p.add_argument("--run-date", help="partition date of this run (default: --as-of or today)")
+    p.add_argument("--run-id", help="run id (default: derived from the run date and time)")
+    p.set_defaults(func=_cmd_run)

@@ -1,0 +1,46 @@
+"""Table schemas, declared once in `schemas/*.json` and read here (and by Terraform for Glue)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+FINAL_MONTHLY = "final_monthly"
+PREDICTIONS = "predictions"
+
+
+@cache
+def load(name: str) -> dict[str, Any]:
+    """The declared schema `name` (columns with name, type, required; partition keys)."""
+    text = resources.files("ipeacast").joinpath("schemas", f"{name}.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def columns(name: str) -> list[str]:
+    return [c["name"] for c in load(name)["columns"]]
+
+
+def required_columns(name: str) -> list[str]:
+    return [c["name"] for c in load(name)["columns"] if c.get("required")]
+
+
+def spark_schema(name: str):
+    """The declared columns as a Spark StructType (partition keys excluded)."""
+    from pyspark.sql import types as T
+
+    mapping = {
+        "string": T.StringType(),
+        "date": T.DateType(),
+        "boolean": T.BooleanType(),
+        "int": T.IntegerType(),
+        "bigint": T.LongType(),
+        "double": T.DoubleType(),
+    }
+    return T.StructType(
+        [
+            T.StructField(c["name"], mapping[c["type"]], nullable=not c.get("required"))
+            for c in load(name)["columns"]
+        ]
+    )

@@ -1,0 +1,43 @@
+"""The one SparkSession of a run: local[*] on a laptop, the existing session on Glue."""
+
+from __future__ import annotations
+
+import os
+
+from pyspark import SparkConf
+from pyspark.sql import SparkSession
+
+# Small shuffles: one local run handles one to a few thousand series. On Glue, the job's own
+# configuration (and adaptive query execution) decides instead.
+LOCAL_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.shuffle.partitions": os.environ.get("IPEACAST_SHUFFLE_PARTITIONS", "4"),
+    "spark.sql.adaptive.enabled": "true",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.driver.memory": os.environ.get("IPEACAST_DRIVER_MEMORY", "2g"),
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+}
+# Settings our code relies on, applied to any session (local or Glue): series codes in
+# `series=<code>` folders are always strings, even when they look like numbers.
+RUNTIME_CONF = {"spark.sql.sources.partitionColumnTypeInference.enabled": "false"}
+
+
+def get_spark(app_name: str = "ipeacast") -> SparkSession:
+    """Return the active SparkSession, or start a local one with our settings."""
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        for key, value in RUNTIME_CONF.items():
+            active.conf.set(key, value)
+        return active
+    builder = SparkSession.builder.appName(app_name)
+    # spark-submit (Glue, EMR) sets spark.master; a plain `python` process gets local mode.
+    if not SparkConf().contains("spark.master"):
+        builder = builder.master(os.environ.get("IPEACAST_SPARK_MASTER", "local[*]"))
+    for key, value in {**LOCAL_CONF, **RUNTIME_CONF}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
