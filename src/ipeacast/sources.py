@@ -179,9 +179,7 @@ def _parse_number(text: str, name: str, where: str, *, decimal_comma: bool) -> f
     try:
         value = float(cleaned)
     except ValueError as exc:
-        raise SourceFormatError(
-            f"{name} {where}: price {text.strip()!r} is not a number"
-        ) from exc
+        raise SourceFormatError(f"{name} {where}: price {text.strip()!r} is not a number") from exc
     if not math.isfinite(value):
         raise SourceFormatError(f"{name} {where}: price {text.strip()!r} is not finite")
     return value
