@@ -1,0 +1,278 @@
+"""The SageMaker `CreateTrainingJob` request for one pipeline run, built by a pure function.
+
+The Lambda `prepare_training` action calls `build_training_job_request` with the state machine
+input and a frozen `TrainingConfig` read once from its environment; the state machine passes the
+result, field by field, to `sagemaker:createTrainingJob.sync`. Nothing here talks to AWS, so the
+request is tested against botocore's own service model without credentials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ipeacast.config import parse_date
+from ipeacast.errors import ConfigError
+from ipeacast.lake import check_series, join, partition
+
+# The keys of the request, in the order the state machine's Train state lists them. The
+# template test checks that both sides agree.
+REQUEST_KEYS = (
+    "TrainingJobName",
+    "AlgorithmSpecification",
+    "RoleArn",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "StoppingCondition",
+    "EnableManagedSpotTraining",
+    "EnableNetworkIsolation",
+    "HyperParameters",
+    "Tags",
+)
+
+CHANNEL = "train"
+JOB_NAME_MAX = 63
+_JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$")
+_ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_INSTANCE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+# An image pinned by digest, or by a tag that is not a moving one.
+_IMAGE_RE = re.compile(
+    r"^(?P<repo>[a-z0-9][a-z0-9.-]*(:\d+)?/[a-z0-9._/-]+)"
+    r"(@sha256:[0-9a-f]{64}|:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))$"
+)
+_MOVING_TAGS = {"latest", "main", "master", "dev", "prod", "stable"}
+_TAG_VALUE_RE = re.compile(r"^[\w\s.:/=+\-@]*$")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Deployment settings for training jobs; built once from the Lambda environment."""
+
+    lake_bucket: str
+    image_uri: str
+    role_arn: str
+    lake_prefix: str = ""
+    instance_type: str = "ml.m5.large"
+    volume_gb: int = 10
+    max_runtime_seconds: int = 3600
+    max_wait_seconds: int = 7200
+    use_spot: bool = True
+    kms_key_arn: str = ""
+    environment: str = "dev"
+    job_name_prefix: str = "ipeacast"
+    hyperparameters: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _BUCKET_RE.match(self.lake_bucket or ""):
+            raise ConfigError(f"LAKE_BUCKET {self.lake_bucket!r} is not a valid S3 bucket name")
+        if self.lake_prefix.startswith("/") or self.lake_prefix.endswith("/"):
+            raise ConfigError(f"LAKE_PREFIX {self.lake_prefix!r} must not start or end with '/'")
+        match = _IMAGE_RE.match(self.image_uri or "")
+        if not match:
+            raise ConfigError(
+                f"TRAINING_IMAGE_URI {self.image_uri!r} must be <registry>/<repo>:<tag> or "
+                "<registry>/<repo>@sha256:<digest>"
+            )
+        if match.group("tag") in _MOVING_TAGS:
+            raise ConfigError(
+                f"TRAINING_IMAGE_URI {self.image_uri!r} uses the moving tag "
+                f"{match.group('tag')!r}; use an immutable tag (e.g. the git commit) or a digest"
+            )
+        if not _ROLE_RE.match(self.role_arn or ""):
+            raise ConfigError(f"TRAINING_ROLE_ARN {self.role_arn!r} is not an IAM role ARN")
+        if not _INSTANCE_RE.match(self.instance_type or ""):
+            raise ConfigError(
+                f"TRAINING_INSTANCE_TYPE {self.instance_type!r} is not a SageMaker instance type "
+                "(e.g. ml.m5.large)"
+            )
+        if not 1 <= self.volume_gb <= 16384:
+            raise ConfigError(f"TRAINING_VOLUME_GB must be 1-16384, got {self.volume_gb}")
+        if not 60 <= self.max_runtime_seconds <= 28 * 24 * 3600:
+            raise ConfigError(
+                f"TRAINING_MAX_RUNTIME_SECONDS must be 60-2419200, got {self.max_runtime_seconds}"
+            )
+        if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
+            raise ConfigError(
+                f"TRAINING_MAX_WAIT_SECONDS ({self.max_wait_seconds}) must be >= "
+                f"TRAINING_MAX_RUNTIME_SECONDS ({self.max_runtime_seconds}) for managed spot"
+            )
+        if not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9-]{0,19}$", self.job_name_prefix):
+            raise ConfigError(
+                f"TRAINING_JOB_PREFIX {self.job_name_prefix!r} must be 1-20 letters, digits or '-'"
+            )
+        if not _TAG_VALUE_RE.match(self.environment) or not self.environment:
+            raise ConfigError(f"ENVIRONMENT {self.environment!r} is not a valid tag value")
+        for key, value in self.hyperparameters.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise ConfigError(
+                    f"TRAINING_HYPERPARAMETERS entry {key!r} must map a string to a string"
+                )
+
+    @property
+    def lake_root(self) -> str:
+        return join(f"s3://{self.lake_bucket}", self.lake_prefix)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> TrainingConfig:
+        """Read the configuration from environment variables, naming any that is wrong."""
+
+        def required(name: str) -> str:
+            value = environ.get(name, "").strip()
+            if not value:
+                raise ConfigError(f"environment variable {name} is required")
+            return value
+
+        def integer(name: str, default: int) -> int:
+            raw = environ.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                return int(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+        def boolean(name: str, default: bool) -> bool:
+            raw = environ.get(name, "").strip().lower()
+            if not raw:
+                return default
+            if raw in {"true", "1", "yes"}:
+                return True
+            if raw in {"false", "0", "no"}:
+                return False
+            raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+        raw_hp = environ.get("TRAINING_HYPERPARAMETERS", "").strip()
+        try:
+            hyperparameters = json.loads(raw_hp) if raw_hp else {}
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"TRAINING_HYPERPARAMETERS is not JSON: {exc}") from exc
+        if not isinstance(hyperparameters, dict):
+            raise ConfigError("TRAINING_HYPERPARAMETERS must be a JSON object of strings")
+
+        return cls(
+            lake_bucket=required("LAKE_BUCKET"),
+            lake_prefix=environ.get("LAKE_PREFIX", "").strip(),
+            image_uri=required("TRAINING_IMAGE_URI"),
+            role_arn=required("TRAINING_ROLE_ARN"),
+            instance_type=environ.get("TRAINING_INSTANCE_TYPE", "").strip() or "ml.m5.large",
+            volume_gb=integer("TRAINING_VOLUME_GB", 10),
+            max_runtime_seconds=integer("TRAINING_MAX_RUNTIME_SECONDS", 3600),
+            max_wait_seconds=integer("TRAINING_MAX_WAIT_SECONDS", 7200),
+            use_spot=boolean("TRAINING_USE_SPOT", True),
+            kms_key_arn=environ.get("TRAINING_KMS_KEY_ARN", "").strip(),
+            environment=environ.get("ENVIRONMENT", "").strip() or "dev",
+            job_name_prefix=environ.get("TRAINING_JOB_PREFIX", "").strip() or "ipeacast",
+            hyperparameters=hyperparameters,
+        )
+
+
+@dataclass(frozen=True)
+class RunInput:
+    """The part of the state machine input a training job needs."""
+
+    series: str
+    run_id: str
+    run_date: str
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> RunInput:
+        if not isinstance(event, Mapping):
+            raise ConfigError(f"training input must be an object, got {type(event).__name__}")
+        for name in ("series", "run_id", "run_date"):
+            if not isinstance(event.get(name), str) or not event.get(name):
+                raise ConfigError(f"training input field {name!r} is missing or not a string")
+        series = event["series"]
+        try:
+            check_series(series)
+        except ConfigError as exc:
+            raise ConfigError(f"training input field 'series': {exc}") from exc
+        if not _RUN_ID_RE.match(event["run_id"]):
+            raise ConfigError(
+                f"training input field 'run_id' {event['run_id']!r} must be 1-48 letters, digits "
+                "or '-', starting with a letter or digit"
+            )
+        run_date = parse_date(event["run_date"], "training input field 'run_date'")
+        return cls(series=series, run_id=event["run_id"], run_date=run_date.isoformat())
+
+
+def training_job_name(prefix: str, series: str, run_id: str) -> str:
+    """`<prefix>-<series>-<run_id>`, made SageMaker-safe; long names keep a hash for uniqueness."""
+    slug = re.sub(r"[^a-zA-Z0-9]+", "-", f"{prefix}-{series}-{run_id}").strip("-")
+    if len(slug) <= JOB_NAME_MAX:
+        return slug
+    digest = hashlib.sha256(f"{prefix}\0{series}\0{run_id}".encode()).hexdigest()[:10]
+    head = slug[: JOB_NAME_MAX - len(digest) - 1].rstrip("-")
+    return f"{head}-{digest}"
+
+
+def build_training_job_request(event: Mapping[str, Any], cfg: TrainingConfig) -> dict[str, Any]:
+    """The CreateTrainingJob request for one run: one job name per run, input = its partition."""
+    run = RunInput.from_event(event)
+    name = training_job_name(cfg.job_name_prefix, run.series, run.run_id)
+    if not _JOB_NAME_RE.match(name):  # defensive: the construction above guarantees it
+        raise ConfigError(f"training job name {name!r} is not valid for SageMaker")
+    train_uri = partition(cfg.lake_root, "final", run.series, run.run_date) + "/"
+    output_uri = join(
+        cfg.lake_root, "models", "_sagemaker", f"series={run.series}", f"run_date={run.run_date}"
+    )
+    hyperparameters = {
+        **{str(k): str(v) for k, v in cfg.hyperparameters.items()},
+        "series": run.series,
+        "run_date": run.run_date,
+        "run_id": run.run_id,
+    }
+    output_config: dict[str, Any] = {"S3OutputPath": output_uri + "/"}
+    resource_config: dict[str, Any] = {
+        "InstanceType": cfg.instance_type,
+        "InstanceCount": 1,
+        "VolumeSizeInGB": cfg.volume_gb,
+    }
+    if cfg.kms_key_arn:
+        output_config["KmsKeyId"] = cfg.kms_key_arn
+        resource_config["VolumeKmsKeyId"] = cfg.kms_key_arn
+    stopping: dict[str, int] = {"MaxRuntimeInSeconds": cfg.max_runtime_seconds}
+    if cfg.use_spot:
+        stopping["MaxWaitTimeInSeconds"] = cfg.max_wait_seconds
+    tags = {
+        "project": "ipeacast",
+        "environment": cfg.environment,
+        "series": run.series,
+        "run_id": run.run_id,
+        "run_date": run.run_date,
+    }
+    request = {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": cfg.image_uri, "TrainingInputMode": "File"},
+        "RoleArn": cfg.role_arn,
+        "InputDataConfig": [
+            {
+                "ChannelName": CHANNEL,
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": train_uri,
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+                "ContentType": "application/x-parquet",
+                "InputMode": "File",
+            }
+        ],
+        "OutputDataConfig": output_config,
+        "ResourceConfig": resource_config,
+        "StoppingCondition": stopping,
+        "EnableManagedSpotTraining": cfg.use_spot,
+        # The trainer only reads its channel and writes /opt/ml/model: it needs no network.
+        "EnableNetworkIsolation": True,
+        "HyperParameters": hyperparameters,
+        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+    }
+    assert tuple(request) == REQUEST_KEYS
+    return request

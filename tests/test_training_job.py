@@ -1,0 +1,178 @@
+"""The CreateTrainingJob request, checked against botocore's own SageMaker service model."""
+
+from __future__ import annotations
+
+import re
+
+import botocore.session
+import pytest
+from botocore.stub import Stubber
+from botocore.validate import ParamValidator
+
+from ipeacast.errors import ConfigError
+from ipeacast.training_job import (
+    JOB_NAME_MAX,
+    REQUEST_KEYS,
+    TrainingConfig,
+    build_training_job_request,
+    training_job_name,
+)
+
+ENV = {
+    "LAKE_BUCKET": "ipeacast-dev-lake-123456789012",
+    "TRAINING_IMAGE_URI": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ipeacast-train:3f9c2ab",
+    "TRAINING_ROLE_ARN": "arn:aws:iam::123456789012:role/ipeacast-dev-training",
+    "TRAINING_INSTANCE_TYPE": "ml.m5.large",
+    "ENVIRONMENT": "dev",
+}
+EVENT = {"series": "EIA366_PBRENT366", "run_id": "20261126-100001", "run_date": "2026-11-26"}
+
+
+@pytest.fixture(scope="module")
+def sagemaker_model():
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+def _input_shape(model):
+    return model.operation_model("CreateTrainingJob").input_shape
+
+
+def _request(**env):
+    return build_training_job_request(EVENT, TrainingConfig.from_env({**ENV, **env}))
+
+
+def test_request_passes_botocore_parameter_validation(sagemaker_model):
+    report = ParamValidator().validate(_request(), _input_shape(sagemaker_model))
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_request_is_accepted_by_a_stubbed_sagemaker_client():
+    client = botocore.session.get_session().create_client(
+        "sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    request = _request()
+    with Stubber(client) as stub:
+        stub.add_response("create_training_job", {"TrainingJobArn": "arn:x"}, request)
+        assert client.create_training_job(**request)["TrainingJobArn"] == "arn:x"
+
+
+def test_names_tags_and_instance_type_match_the_service_model_patterns(sagemaker_model):
+    shape = _input_shape(sagemaker_model)
+    request = _request()
+    name_pattern = shape.members["TrainingJobName"].metadata["pattern"]
+    assert re.fullmatch(name_pattern, request["TrainingJobName"])
+    tag_value = shape.members["Tags"].member.members["Value"].metadata["pattern"]
+    tag_value = tag_value.replace(r"\p{L}", "a-zA-Z").replace(r"\p{Z}", " ")
+    tag_value = tag_value.replace(r"\p{N}", "0-9")
+    for tag in request["Tags"]:
+        assert re.fullmatch(tag_value, tag["Value"]), tag
+    instance_types = shape.members["ResourceConfig"].members["InstanceType"].enum
+    assert request["ResourceConfig"]["InstanceType"] in instance_types
+
+
+def test_request_reads_the_final_partition_and_writes_under_models():
+    request = _request()
+    (channel,) = request["InputDataConfig"]
+    assert channel["ChannelName"] == "train"
+    assert channel["DataSource"]["S3DataSource"]["S3Uri"] == (
+        "s3://ipeacast-dev-lake-123456789012/final/series=EIA366_PBRENT366/run_date=2026-11-26/"
+    )
+    assert request["OutputDataConfig"]["S3OutputPath"].startswith(
+        "s3://ipeacast-dev-lake-123456789012/models/"
+    )
+    assert request["AlgorithmSpecification"]["TrainingImage"] == ENV["TRAINING_IMAGE_URI"]
+    assert request["RoleArn"] == ENV["TRAINING_ROLE_ARN"]
+    assert tuple(request) == REQUEST_KEYS
+
+
+def test_lake_prefix_is_part_of_every_uri():
+    request = _request(LAKE_PREFIX="team/ipeacast")
+    uri = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert uri.startswith("s3://ipeacast-dev-lake-123456789012/team/ipeacast/final/")
+    assert "/team/ipeacast/models/" in request["OutputDataConfig"]["S3OutputPath"]
+
+
+def test_managed_spot_waits_at_least_as_long_as_it_runs():
+    request = _request(TRAINING_MAX_RUNTIME_SECONDS="1800", TRAINING_MAX_WAIT_SECONDS="3600")
+    assert request["EnableManagedSpotTraining"] is True
+    assert request["StoppingCondition"] == {
+        "MaxRuntimeInSeconds": 1800,
+        "MaxWaitTimeInSeconds": 3600,
+    }
+    on_demand = _request(TRAINING_USE_SPOT="false")
+    assert on_demand["EnableManagedSpotTraining"] is False
+    assert "MaxWaitTimeInSeconds" not in on_demand["StoppingCondition"]
+
+
+def test_hyperparameters_are_all_strings_and_carry_the_run():
+    request = _request(TRAINING_HYPERPARAMETERS='{"horizon": "6"}')
+    hp = request["HyperParameters"]
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in hp.items())
+    assert hp == {"horizon": "6", **EVENT}
+
+
+def test_kms_key_encrypts_output_and_volume():
+    key = "arn:aws:kms:us-east-1:123456789012:key/abcd"
+    request = _request(TRAINING_KMS_KEY_ARN=key)
+    assert request["OutputDataConfig"]["KmsKeyId"] == key
+    assert request["ResourceConfig"]["VolumeKmsKeyId"] == key
+
+
+def test_job_name_is_the_same_for_the_same_run_and_differs_between_runs():
+    first = _request()["TrainingJobName"]
+    assert first == _request()["TrainingJobName"] == "ipeacast-EIA366-PBRENT366-20261126-100001"
+    other = build_training_job_request(
+        {**EVENT, "run_id": "20261126-100002"}, TrainingConfig.from_env(ENV)
+    )
+    assert other["TrainingJobName"] != first
+
+
+def test_long_job_names_are_cut_to_63_characters_and_stay_unique():
+    series = "S" * 64
+    a = training_job_name("ipeacast", series, "a" * 48)
+    b = training_job_name("ipeacast", series, "a" * 47 + "b")
+    assert len(a) <= JOB_NAME_MAX and len(b) <= JOB_NAME_MAX
+    assert a != b
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", a)
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({**EVENT, "series": "bad/series"}, "series"),
+        ({k: v for k, v in EVENT.items() if k != "series"}, "series"),
+        ({**EVENT, "run_id": "has_underscore"}, "run_id"),
+        ({**EVENT, "run_id": 7}, "run_id"),
+        ({**EVENT, "run_date": "26/11/2026"}, "run_date"),
+    ],
+)
+def test_bad_input_names_the_field(event, field):
+    with pytest.raises(ConfigError, match=field):
+        build_training_job_request(event, TrainingConfig.from_env(ENV))
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"LAKE_BUCKET": ""}, "LAKE_BUCKET"),
+        ({"LAKE_BUCKET": "Not_A_Bucket"}, "LAKE_BUCKET"),
+        ({"TRAINING_IMAGE_URI": ENV["TRAINING_IMAGE_URI"].rsplit(":", 1)[0]}, "TRAINING_IMAGE"),
+        ({"TRAINING_IMAGE_URI": ENV["TRAINING_IMAGE_URI"].rsplit(":", 1)[0] + ":latest"}, "moving"),
+        ({"TRAINING_ROLE_ARN": "ipeacast-role"}, "TRAINING_ROLE_ARN"),
+        ({"TRAINING_INSTANCE_TYPE": "m5.large"}, "TRAINING_INSTANCE_TYPE"),
+        ({"TRAINING_MAX_RUNTIME_SECONDS": "ten"}, "TRAINING_MAX_RUNTIME_SECONDS"),
+        ({"TRAINING_MAX_WAIT_SECONDS": "60"}, "TRAINING_MAX_WAIT_SECONDS"),
+        ({"TRAINING_USE_SPOT": "maybe"}, "TRAINING_USE_SPOT"),
+        ({"TRAINING_HYPERPARAMETERS": '{"horizon": 6}'}, "TRAINING_HYPERPARAMETERS"),
+    ],
+)
+def test_bad_configuration_names_the_variable(env, name):
+    with pytest.raises(ConfigError, match=name):
+        TrainingConfig.from_env({**ENV, **env})
+
+
+def test_image_pinned_by_digest_is_accepted():
+    digest = "sha256:" + "a" * 64
+    uri = ENV["TRAINING_IMAGE_URI"].rsplit(":", 1)[0] + "@" + digest
+    request = _request(TRAINING_IMAGE_URI=uri)
+    assert request["AlgorithmSpecification"]["TrainingImage"] == uri
