@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -122,8 +123,10 @@ _PATCH_LOCK = threading.Lock()
 
 @contextmanager
 def _ipeadatapy_through(client: _IpeadataClient):
-    import ipeadatapy.api_call as api_call
+    import ipeadatapy  # noqa: F401  (loads the submodule below)
 
+    # `ipeadatapy.api_call` is shadowed by the function of the same name: take the module itself.
+    api_call = sys.modules["ipeadatapy.api_call"]
     with _PATCH_LOCK:
         original = api_call.req
         api_call.req = client
