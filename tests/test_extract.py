@@ -1,4 +1,4 @@
-"""Extraction through ipeadatapy with the Ipeadata API faked at the HTTP level, and raw snapshots."""
+"""Extraction through ipeadatapy, the Ipeadata API faked at the HTTP level; raw snapshots."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ def test_fetch_returns_the_values_body_exactly_as_received():
 def test_any_series_code_works_for_example_wti():
     code = "EIA366_PWTI366"
     meta = {"value": [{**METADATA["value"][0], "SERCODIGO": code}]}
-    responses.add(responses.GET, f"http://www.ipeadata.gov.br/api/odata4/Metadados('{code}')", json=meta)
+    meta_url = f"http://www.ipeadata.gov.br/api/odata4/Metadados('{code}')"
+    responses.add(responses.GET, meta_url, json=meta)
     responses.add(
         responses.GET,
         f"http://ipeadata.gov.br/api/odata4/ValoresSerie(SERCODIGO='{code}')",

@@ -85,7 +85,7 @@ def test_odata_json_uses_local_calendar_date_whatever_the_offset():
     ],
 )
 def test_bad_input_gets_a_clear_error(content, message):
-    with pytest.raises(SourceFormatError, match="input.csv") as err:
+    with pytest.raises(SourceFormatError, match=r"input\.csv") as err:
         parse(content)
     assert message in str(err.value)
 
