@@ -11,7 +11,7 @@ from ipeacast.errors import IpeacastError
 
 # Each module defines `register(subparsers)`, adding sub-commands with `set_defaults(func=...)`;
 # `func(args)` returns the exit code.
-COMMAND_MODULES = ("ipeacast.pipeline",)
+COMMAND_MODULES = ("ipeacast.pipeline", "ipeacast.deploy_cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
