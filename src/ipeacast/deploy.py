@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -66,6 +67,8 @@ def client(service: str, region: str | None = None) -> Any:
     import boto3
     from botocore.exceptions import NoRegionError
 
+    # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is what CI and most SDKs set.
+    region = region or os.environ.get("AWS_REGION") or None
     try:
         return boto3.session.Session(region_name=region).client(service)
     except NoRegionError as exc:

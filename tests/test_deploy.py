@@ -1,0 +1,322 @@
+"""Deploy helpers against a moto server on 127.0.0.1 (the same HTTP path boto3 takes on AWS)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+from ipeacast import cli, deploy
+from ipeacast.errors import ConfigError
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/ipeacast-test-sfn"
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_url, monkeypatch, tmp_path):
+    """Fresh moto state and an environment that points boto3 at it (and nowhere else)."""
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10)
+    requests.post(
+        f"{moto_url}/moto-api/config",
+        json={"stepfunctions": {"execute_state_machine": True}},
+        timeout=10,
+    )
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return moto_url
+
+
+@pytest.fixture
+def bucket(aws):
+    deploy.client("s3").create_bucket(Bucket="ipeacast-dev-lake")
+    return "ipeacast-dev-lake"
+
+
+@pytest.fixture
+def dist(tmp_path) -> Path:
+    root = tmp_path / "dist"
+    (root / "glue").mkdir(parents=True)
+    (root / "ipeacast-0.1.0-py3-none-any.whl").write_bytes(b"PK\x03\x04 wheel bytes")
+    (root / "lambda.zip").write_bytes(b"PK\x03\x04 lambda bytes")
+    (root / "glue" / "extract.py").write_text("print('extract')\n")
+    (root / ".DS_Store").write_bytes(b"junk")
+    return root
+
+
+# --------------------------------------------------------------------------- artifacts
+
+
+def test_artifact_keys_are_content_addressed_and_keep_the_file_name(dist):
+    arts = {a.name: a for a in deploy.collect_artifacts(dist)}
+
+    assert sorted(arts) == ["extract.py", "ipeacast-0.1.0-py3-none-any.whl", "lambda.zip"]
+    wheel = arts["ipeacast-0.1.0-py3-none-any.whl"]
+    assert wheel.sha256 == deploy.sha256_file(dist / wheel.name)
+    assert wheel.key == f"artifacts/{wheel.sha256}/ipeacast-0.1.0-py3-none-any.whl"
+
+
+def test_upload_puts_every_artifact_under_its_sha256_key(bucket, dist):
+    report = deploy.upload_artifacts(dist, bucket)
+
+    s3 = deploy.client("s3")
+    assert [a.status for a in report.artifacts] == ["uploaded"] * 3
+    for art in report.artifacts:
+        body = s3.get_object(Bucket=bucket, Key=art.key)["Body"].read()
+        assert body == Path(art.path).read_bytes()
+    listed = s3.list_objects_v2(Bucket=bucket)["Contents"]
+    assert all(obj["Key"].startswith("artifacts/") for obj in listed)
+    assert len(listed) == 3
+
+
+def test_second_upload_changes_nothing(bucket, dist):
+    deploy.upload_artifacts(dist, bucket)
+    s3 = deploy.client("s3")
+    before = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+
+    report = deploy.upload_artifacts(dist, bucket)
+
+    assert report.uploaded == []
+    assert len(report.unchanged) == 3
+    after = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert after == before
+
+
+def test_changed_file_gets_a_new_key_and_the_old_one_stays_for_rollback(bucket, dist):
+    first = {a.name: a.key for a in deploy.upload_artifacts(dist, bucket).artifacts}
+    (dist / "lambda.zip").write_bytes(b"PK\x03\x04 new lambda bytes")
+
+    report = deploy.upload_artifacts(dist, bucket)
+
+    assert [a.name for a in report.uploaded] == ["lambda.zip"]
+    assert {a.name for a in report.unchanged} == {"extract.py", "ipeacast-0.1.0-py3-none-any.whl"}
+    new_key = next(a.key for a in report.artifacts if a.name == "lambda.zip")
+    assert new_key != first["lambda.zip"]
+    keys = {o["Key"] for o in deploy.client("s3").list_objects_v2(Bucket=bucket)["Contents"]}
+    assert {first["lambda.zip"], new_key} <= keys
+
+
+def test_dry_run_reports_and_uploads_nothing(bucket, dist):
+    report = deploy.upload_artifacts(dist, bucket, dry_run=True)
+
+    assert [a.status for a in report.artifacts] == ["planned"] * 3
+    assert "Contents" not in deploy.client("s3").list_objects_v2(Bucket=bucket)
+
+
+def test_cli_upload_reports_changes_and_writes_a_manifest(bucket, dist, tmp_path, capsys):
+    manifest = tmp_path / "out" / "artifacts.json"
+    argv = ["deploy", "upload-artifacts", "--bucket", bucket, "--dist", str(dist)]
+
+    assert cli.main([*argv, "--manifest", str(manifest)]) == 0
+    first = capsys.readouterr().out
+    assert cli.main(argv) == 0
+    second = capsys.readouterr().out
+
+    assert "3 uploaded, 0 unchanged" in first
+    assert "0 uploaded, 3 unchanged" in second
+    data = json.loads(manifest.read_text())
+    wheel = data["artifacts"]["ipeacast-0.1.0-py3-none-any.whl"]
+    assert wheel["uri"] == f"s3://{bucket}/{wheel['key']}"
+    assert wheel["key"] == f"artifacts/{wheel['sha256']}/ipeacast-0.1.0-py3-none-any.whl"
+
+
+def test_missing_bucket_is_a_config_error_naming_it(aws, dist, capsys):
+    with pytest.raises(ConfigError, match="bucket 'no-such-bucket' does not exist"):
+        deploy.upload_artifacts(dist, "no-such-bucket")
+
+    code = cli.main(
+        ["deploy", "upload-artifacts", "--bucket", "no-such-bucket", "--dist", str(dist)]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "no-such-bucket" in err
+
+
+def test_bucket_in_another_region_names_both_regions(aws, dist):
+    deploy.client("s3", "eu-west-1").create_bucket(
+        Bucket="lake-in-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+
+    with pytest.raises(ConfigError, match="is in region eu-west-1, not us-east-1"):
+        deploy.upload_artifacts(dist, "lake-in-eu")
+
+
+def test_no_credentials_is_a_config_error(aws, dist, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+    with pytest.raises(ConfigError, match="no AWS credentials"):
+        deploy.upload_artifacts(dist, "ipeacast-dev-lake")
+
+
+def test_no_region_is_a_config_error(aws, monkeypatch):
+    monkeypatch.delenv("AWS_REGION")
+
+    with pytest.raises(ConfigError, match="no AWS region configured for stepfunctions"):
+        deploy.client("stepfunctions")
+
+
+def test_missing_or_empty_dist_tells_to_package(tmp_path):
+    with pytest.raises(ConfigError, match="make package"):
+        deploy.collect_artifacts(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="is empty"):
+        deploy.collect_artifacts(tmp_path / "empty")
+
+
+def test_bucket_given_as_uri_is_rejected(dist):
+    with pytest.raises(ConfigError, match="bare bucket name"):
+        deploy.upload_artifacts(dist, "s3://ipeacast-dev-lake")
+
+
+# --------------------------------------------------------------------------- image
+
+
+def _push_image(repository: str, tag: str) -> str:
+    ecr = deploy.client("ecr")
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 7,
+            "digest": "sha256:" + "c" * 64,
+        },
+        "layers": [],
+    }
+    image = ecr.put_image(
+        repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
+    )
+    return image["image"]["imageId"]["imageDigest"]
+
+
+def test_image_uri_for_an_existing_tag(aws, capsys):
+    repo = deploy.client("ecr").create_repository(repositoryName="ipeacast-dev-training")
+    uri = repo["repository"]["repositoryUri"]
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    digest = _push_image("ipeacast-dev-training", sha)
+
+    assert deploy.image_uri("ipeacast-dev-training", sha) == f"{uri}:{sha}"
+    assert deploy.image_uri(uri, sha, by_digest=True) == f"{uri}@{digest}"
+    assert cli.main(["deploy", "image-uri", "--repository", uri, "--tag", sha]) == 0
+    assert capsys.readouterr().out.strip() == f"{uri}:{sha}"
+
+
+def test_missing_image_tag_fails_clearly(aws, capsys):
+    deploy.client("ecr").create_repository(repositoryName="ipeacast-dev-training")
+    _push_image("ipeacast-dev-training", "a" * 40)
+
+    with pytest.raises(deploy.DeployError, match=r"image tag 'b+' not found in ECR repository"):
+        deploy.image_uri("ipeacast-dev-training", "b" * 40)
+    assert (
+        cli.main(["deploy", "image-uri", "--repository", "ipeacast-dev-training", "--tag", "x1"])
+        == 1
+    )
+    assert "image tag 'x1' not found" in capsys.readouterr().err
+
+
+def test_missing_repository_and_wrong_region_are_config_errors(aws):
+    with pytest.raises(ConfigError, match="ECR repository 'nope' does not exist"):
+        deploy.image_uri("nope", "a" * 40)
+    with pytest.raises(ConfigError, match="is in region eu-west-1, not us-east-1"):
+        deploy.image_uri("123456789012.dkr.ecr.eu-west-1.amazonaws.com/ipeacast", "a" * 40)
+
+
+# --------------------------------------------------------------------------- executions
+
+
+def _machine(definition: dict, name: str = "ipeacast-test-pipeline") -> str:
+    sfn = deploy.client("stepfunctions")
+    return sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+
+
+def test_failure_from_history_names_the_state_that_failed_after_retries(aws):
+    # A real moto execution: the Lambda task fails (no such function), is caught, then Fail.
+    arn = _machine(
+        {
+            "StartAt": "Prepare",
+            "States": {
+                "Prepare": {"Type": "Pass", "Next": "Invoke"},
+                "Invoke": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "missing-function", "Payload.$": "$"},
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}],
+                    "End": True,
+                },
+                "Failed": {"Type": "Fail", "Error": "PipelineFailed", "Cause": "see the alert"},
+            },
+        }
+    )
+    sfn = deploy.client("stepfunctions")
+    execution = deploy.start_execution(arn, deploy.smoke_input(run_id="smoke-history"), sfn=sfn)
+
+    result = deploy.wait_for_execution(sfn, execution, timeout=30, poll=0.1)
+
+    assert result.status == "FAILED"
+    assert result.failure.state == "Invoke"
+    assert result.failure.error == "States.Runtime"
+    assert "missing-function" in result.failure.cause
+
+
+def test_failure_from_history_without_a_task_failure_uses_the_execution_error():
+    events = [
+        {"id": 1, "type": "ExecutionStarted"},
+        {"id": 2, "type": "ChoiceStateEntered", "stateEnteredEventDetails": {"name": "Check"}},
+        {"id": 3, "type": "FailStateEntered", "stateEnteredEventDetails": {"name": "NoData"}},
+        {
+            "id": 4,
+            "type": "ExecutionFailed",
+            "executionFailedEventDetails": {"error": "NoData", "cause": "empty series"},
+        },
+    ]
+
+    assert deploy.failure_from_history(events) == deploy.Failure("NoData", "NoData", "empty series")
+
+
+def test_wait_times_out_on_a_running_execution(aws):
+    arn = _machine(
+        {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 600, "End": True}}}
+    )
+    sfn = deploy.client("stepfunctions")
+    execution = deploy.start_execution(arn, {"series": "X", "run_id": "long"}, sfn=sfn)
+
+    started = time.monotonic()
+    with pytest.raises(deploy.DeployError, match="still RUNNING after 1s"):
+        deploy.wait_for_execution(sfn, execution, timeout=1, poll=0.2)
+    assert time.monotonic() - started < 10
+    sfn.stop_execution(executionArn=execution)
+
+
+def test_unknown_state_machine_name_is_a_config_error(aws):
+    with pytest.raises(ConfigError, match="state machine 'ipeacast-nope-pipeline' not found"):
+        deploy.start_execution("ipeacast-nope-pipeline", {"run_id": "x"})
+
+
+def test_execution_name_is_valid_for_step_functions():
+    assert deploy.execution_name("smoke-20260101-120000") == "smoke-20260101-120000"
+    assert deploy.execution_name("a b:c" + "x" * 100) == ("a-b-c" + "x" * 100)[:80]
