@@ -1,0 +1,381 @@
+"""Train, backtest and forecast M+1..M+H from the final monthly table; write and publish the output.
+
+The forecast origin is the last day of the last complete month of the table. Horizon h targets
+the h-th calendar month after the origin month: M+1 is the month right after the origin.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import platform
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ipeacast import lake, storage
+from ipeacast.backtest import (
+    CHAMPION,
+    comparison_table,
+    horizon_metrics,
+    select_champion,
+    walk_forward,
+)
+from ipeacast.errors import StorageError, TrainingError
+from ipeacast.model import (
+    FEATURE_REFERENCES,
+    MODEL_NAME,
+    SCALE_MIN_PERIODS,
+    SCALE_WINDOW,
+    ModelConfig,
+    make_candidates,
+    prepare,
+)
+
+log = logging.getLogger(__name__)
+
+PREDICTION_COLUMNS = (
+    "origin_date",
+    "target_month",
+    "horizon",
+    "point_forecast",
+    "lower",
+    "upper",
+    "interval_level",
+    "model",
+    "run_id",
+)
+PARTITION_COLUMNS = ("series", "run_date")
+MODEL_FILES = (
+    "model.skops",
+    "metrics.json",
+    "forecast.parquet",
+    "forecast.csv",
+    "backtest.parquet",
+    "features.json",
+    "versions.json",
+)
+# Sidecars copied into models/series=X/run_date=D/ by publish_forecast (metrics.json required).
+PUBLISHED_MODEL_FILES = ("metrics.json", "model.skops", "features.json", "versions.json")
+
+
+@dataclass
+class TrainingResult:
+    """Everything one training run produces (written to the model directory by write_outputs)."""
+
+    forecast: pd.DataFrame
+    backtest: pd.DataFrame
+    metrics: dict[str, Any]
+    bundle: dict[str, Any]
+    features: dict[str, Any]
+    versions: dict[str, str]
+
+
+def origin_date(month: pd.Timestamp) -> date:
+    """The forecast origin for an origin month: its last calendar day."""
+    return (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
+
+
+def target_month(month: pd.Timestamp, horizon: int) -> date:
+    """First day of the month `horizon` months after the origin month (horizon 1 = M+1)."""
+    return (pd.Timestamp(month) + pd.DateOffset(months=horizon)).date()
+
+
+def train_and_forecast(
+    table: pd.DataFrame,
+    cfg: ModelConfig,
+    series: str,
+    run_id: str,
+    run_date: date | str,
+) -> TrainingResult:
+    """Backtest every candidate, pick the champion per horizon, and forecast from the last month."""
+    t0 = time.perf_counter()
+    data = prepare(table, cfg.features)
+    origin = len(data) - 1
+    if not np.isfinite(data.scale[origin]):
+        raise TrainingError(
+            f"no volatility scale at the origin {data.months[origin]:%Y-%m}: need at least "
+            f"{SCALE_MIN_PERIODS + 1} complete months"
+        )
+    bt = walk_forward(data, cfg)
+    t1 = time.perf_counter()
+    selection = select_champion(bt, cfg)
+
+    fitted = {}
+    for name, cand in make_candidates(cfg).items():
+        try:
+            if name == MODEL_NAME:
+                cand.fit(data, origin, sklearn=True)
+            else:
+                cand.fit(data, origin)
+            fitted[name] = cand
+        except TrainingError as exc:
+            log.info("candidate %s not fitted at the origin: %s", name, exc)
+    preds = {}
+    for name, cand in fitted.items():
+        try:
+            preds[name] = cand.predict(data, origin, cfg.horizons)
+        except TrainingError as exc:
+            log.info("candidate %s cannot forecast from the origin: %s", name, exc)
+
+    month = data.months[origin]
+    rows = []
+    for h in range(1, cfg.horizons + 1):
+        sel = selection[h]
+        name = sel["candidate"]
+        if name not in preds:
+            raise TrainingError(f"champion {name} for horizon {h} cannot forecast from the origin")
+        if not np.isfinite(sel["q"]):
+            raise TrainingError(
+                f"only {sel['n_calibration']} backtest residuals for horizon {h}: intervals need "
+                f"min_calibration={cfg.min_calibration} (use a longer series or lower it)"
+            )
+        point = float(preds[name][h - 1])
+        half = float(sel["q"] * data.scale[origin])
+        rows.append(
+            {
+                "series": series,
+                "run_date": str(run_date),
+                "origin_date": origin_date(month),
+                "target_month": target_month(month, h),
+                "horizon": h,
+                "point_forecast": point,
+                "lower": point - half,
+                "upper": point + half,
+                "interval_level": cfg.interval_level,
+                "model": name,
+                "run_id": run_id,
+            }
+        )
+    forecast = pd.DataFrame(rows)
+    t2 = time.perf_counter()
+
+    all_metrics = horizon_metrics(bt)
+    comparison = comparison_table(all_metrics)
+    bt_origins = bt["origin"].drop_duplicates()
+    metrics = {
+        "series": series,
+        "run_id": run_id,
+        "run_date": str(run_date),
+        "origin_date": origin_date(month).isoformat(),
+        "complete_months": int(np.isfinite(data.avg).sum()),
+        "first_month": f"{data.months[0]:%Y-%m}",
+        "last_month": f"{month:%Y-%m}",
+        "config": _config_dict(cfg),
+        "selection_metric": "mae",
+        "champion_rule": (
+            "per horizon, the model ships only if its backtest MAE is strictly lower than the best "
+            "baseline's on the same origins and it has at least min_calibration backtest errors; "
+            "otherwise the best baseline ships"
+        ),
+        "champion": {
+            str(h): {
+                "candidate": s["candidate"],
+                "reason": s["reason"],
+                "backtest_mae": s["mae"],
+                "interval_q": s["q"],
+                "n_calibration": s["n_calibration"],
+            }
+            for h, s in selection.items()
+        },
+        "backtest": {
+            "first_origin": f"{bt_origins.min():%Y-%m}",
+            "last_origin": f"{bt_origins.max():%Y-%m}",
+            "n_origins": int(bt_origins.size),
+            "refit_every": cfg.refit_every,
+            "online_champion": f"candidate '{CHAMPION}' = rule applied at each origin with the "
+            "errors resolved by then",
+        },
+        "metrics": all_metrics.to_dict(orient="records"),
+        "comparison": comparison.to_dict(orient="records"),
+    }
+    coefs = fitted[MODEL_NAME].coefficients() if MODEL_NAME in fitted else []
+    bundle = {
+        "format": 1,
+        "series": series,
+        "run_id": run_id,
+        "origin_month": f"{month:%Y-%m}",
+        "features": list(cfg.features),
+        "config": _config_dict(cfg),
+        "champion": {str(h): s["candidate"] for h, s in selection.items()},
+        "interval_q": {str(h): float(s["q"]) for h, s in selection.items()},
+        "origin_scale": float(data.scale[origin]),
+        "estimators": list(fitted[MODEL_NAME].estimators_) if MODEL_NAME in fitted else [],
+    }
+    features = {
+        "table_columns": sorted(
+            {"month", "complete", "avg_price", "last_price"}
+            | {FEATURE_REFERENCES[f] for f in cfg.features}
+        ),
+        "scale": (
+            f"scale[t] = mean |avg_price[m] - avg_price[m-1]| over the {SCALE_WINDOW} months "
+            "m <= t (at least 12)"
+        ),
+        "features": [
+            {"name": f, "definition": f"(last_price - {FEATURE_REFERENCES[f]}) / scale"}
+            for f in cfg.features
+        ],
+        "target": "(avg_price[t+h] - last_price[t]) / scale[t], one ridge per horizon h",
+        "coefficients": {str(h + 1): c for h, c in enumerate(coefs)},
+    }
+    log.info("backtest %.2fs, final fit + forecast %.2fs", t1 - t0, t2 - t1)
+    return TrainingResult(forecast, bt, metrics, bundle, features, library_versions())
+
+
+def _config_dict(cfg: ModelConfig) -> dict[str, Any]:
+    d = asdict(cfg)
+    d["features"] = list(cfg.features)
+    return d
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("ipeacast", "numpy", "pandas", "pyarrow", "scikit-learn", "skops"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, pd.Timestamp | date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _clean(value: Any) -> Any:
+    """NaN/inf -> None, recursively (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float | np.floating) and not math.isfinite(value):
+        return None
+    return value
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(_clean(obj), indent=2, sort_keys=True, default=_json_default) + "\n"
+
+
+def write_outputs(result: TrainingResult, model_dir: str | Path) -> dict[str, str]:
+    """Write model.skops and the sidecar files to a local model directory."""
+    import skops.io
+
+    out = Path(model_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    skops.io.dump(result.bundle, out / "model.skops")
+    (out / "metrics.json").write_text(to_json(result.metrics))
+    (out / "features.json").write_text(to_json(result.features))
+    (out / "versions.json").write_text(to_json(result.versions))
+    result.forecast.to_parquet(out / "forecast.parquet", index=False)
+    result.forecast.to_csv(out / "forecast.csv", index=False)
+    result.backtest.to_parquet(out / "backtest.parquet", index=False)
+    return {name: str(out / name) for name in MODEL_FILES}
+
+
+def load_model(path: str | Path) -> dict[str, Any]:
+    """Load model.skops, trusting only the types it is expected to contain."""
+    import skops.io
+
+    untrusted = skops.io.get_untrusted_types(file=path)
+    allowed = {"sklearn.linear_model._ridge.Ridge"}
+    unexpected = [t for t in untrusted if t not in allowed]
+    if unexpected:
+        raise TrainingError(f"{path} contains unexpected types {unexpected}")
+    return skops.io.load(path, trusted=untrusted)
+
+
+def validate_forecast(
+    df: pd.DataFrame, series: str | None = None, run_date: str | None = None
+) -> None:
+    """Check a forecast table before publication; raise TrainingError naming the fault."""
+    missing = [c for c in PREDICTION_COLUMNS if c not in df.columns]
+    if missing:
+        raise TrainingError(f"forecast lacks column(s) {missing}")
+    if df.empty:
+        raise TrainingError("forecast has no rows")
+    horizons = sorted(df["horizon"].astype(int))
+    if horizons != list(range(1, len(df) + 1)):
+        raise TrainingError(f"forecast horizons must be 1..{len(df)}, got {horizons}")
+    values = df[["point_forecast", "lower", "upper"]].to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        raise TrainingError("forecast has a missing or infinite value")
+    if not ((values[:, 1] <= values[:, 0]) & (values[:, 0] <= values[:, 2])).all():
+        raise TrainingError("forecast has a row with point_forecast outside [lower, upper]")
+    if series is not None and "series" in df.columns and set(df["series"]) != {series}:
+        raise TrainingError(f"forecast is for series {sorted(set(df['series']))}, not {series}")
+    if run_date is not None and "run_date" in df.columns and set(df["run_date"]) != {run_date}:
+        raise TrainingError(
+            f"forecast is for run_date {sorted(set(df['run_date']))}, not {run_date}"
+        )
+
+
+def publish_forecast(
+    model_dir: str, lake_root: str, series: str, run_date: date | str
+) -> dict[str, Any]:
+    """Publish a trained model directory to the lake, replacing each partition whole.
+
+    Forecast Parquet (without the partition columns series/run_date) and CSV (with them) go to
+    `predictions/series=X/run_date=D/`; metrics.json (required) and model.skops, features.json,
+    versions.json (when present) go to `models/series=X/run_date=D/`. Both are staged and
+    validated first; the previous partitions are replaced only after that, so a failure leaves them
+    intact. `model_dir` is a local path or a URI.
+    """
+    run_date = str(run_date)
+    pred_target = lake.partition(lake_root, "predictions", series, run_date)
+    model_target = lake.partition(lake_root, "models", series, run_date)
+    token = uuid.uuid4().hex[:12]
+    # Staging prefixes start with "_": Hive, Spark and Athena skip such paths when listing.
+    pred_stage = lake.join(lake_root, "predictions", f"series={series}", f"_staging-{token}")
+    model_stage = lake.join(lake_root, "models", f"series={series}", f"_staging-{token}")
+    try:
+        forecast = pd.read_parquet(
+            io.BytesIO(storage.read_bytes(lake.join(model_dir, "forecast.parquet")))
+        )
+        validate_forecast(forecast, series, run_date)
+        metrics_bytes = storage.read_bytes(lake.join(model_dir, "metrics.json"))
+        try:
+            json.loads(metrics_bytes)
+        except ValueError as exc:
+            raise TrainingError(f"{model_dir}/metrics.json is not valid JSON: {exc}") from exc
+        table = forecast.drop(columns=[c for c in PARTITION_COLUMNS if c in forecast.columns])
+        buf = io.BytesIO()
+        table.to_parquet(buf, index=False)
+        storage.write_bytes(lake.join(pred_stage, "forecast.parquet"), buf.getvalue())
+        storage.write_bytes(
+            lake.join(pred_stage, "forecast.csv"), forecast.to_csv(index=False).encode()
+        )
+        storage.write_bytes(lake.join(model_stage, "metrics.json"), metrics_bytes)
+        for name in PUBLISHED_MODEL_FILES[1:]:
+            src = lake.join(model_dir, name)
+            if storage.exists(src):
+                storage.write_bytes(lake.join(model_stage, name), storage.read_bytes(src))
+    except Exception:
+        storage.delete_prefix(pred_stage)
+        storage.delete_prefix(model_stage)
+        raise
+    try:
+        storage.replace_prefix(model_stage, model_target)
+        storage.replace_prefix(pred_stage, pred_target)
+    except Exception as exc:
+        storage.delete_prefix(pred_stage)
+        storage.delete_prefix(model_stage)
+        raise StorageError(f"publishing the forecast to {pred_target} failed: {exc}") from exc
+    log.info("published %d forecast rows to %s", len(forecast), pred_target)
+    return {"predictions": pred_target, "models": model_target, "rows": len(forecast)}
