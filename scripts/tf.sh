@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Terraform verbs for one environment; the same commands run on a laptop and in CI.
+#
+#   scripts/tf.sh init   ENV         terraform init against the environment's S3 backend
+#   scripts/tf.sh plan   ENV         plan, saved to .tfbuild/ENV/tfplan (+ plan.txt, plan.json)
+#   scripts/tf.sh apply  ENV         apply exactly the saved plan .tfbuild/ENV/tfplan
+#   scripts/tf.sh drift  ENV         plan -detailed-exitcode; exit 2 when the environment drifted
+#   scripts/tf.sh output ENV NAME    print one output (raw)
+#   scripts/tf.sh outputs ENV        all outputs as JSON
+#
+# Settings (environment variables):
+#   TF_STATE_BUCKET   state bucket name, passed as -backend-config=bucket=... when set
+#                     (environments/ENV/backend.hcl is passed too when it exists)
+#   TF_LOCK           true|false: take the state lock while planning (default true; read-only
+#                     plan roles use false, they cannot write the lock object)
+#   IMAGE_TAG         training image tag for this deployment (exported as TF_VAR_image_tag)
+#   TF_ENVIRONMENTS_DIR, TF_BUILD_DIR   where the roots and saved plans live
+#                     (default environments/ and .tfbuild/; the tests point them elsewhere)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() { echo "tf.sh: error: $*" >&2; exit 1; }
+
+verb=${1:-}
+env=${2:-}
+[ -n "$verb" ] && [ -n "$env" ] || die "usage: scripts/tf.sh init|plan|apply|drift|output|outputs ENV [NAME]"
+[[ "$env" =~ ^[a-z][a-z0-9-]*$ ]] || die "environment name '$env' must be lower-case letters, digits, '-'"
+root="${TF_ENVIRONMENTS_DIR:-environments}/$env"
+[ -d "$root" ] || die "no Terraform root for environment '$env' ($root does not exist)"
+command -v terraform >/dev/null || die "terraform not found on PATH (Terraform >= 1.10 is required)"
+
+build_dir=$(mkdir -p "${TF_BUILD_DIR:-.tfbuild}" && cd "${TF_BUILD_DIR:-.tfbuild}" && pwd)
+build="$build_dir/$env"
+plan_file="$build/tfplan"
+lock=${TF_LOCK:-true}
+[[ "$lock" == true || "$lock" == false ]] || die "TF_LOCK must be true or false, got '$lock'"
+export TF_IN_AUTOMATION=1 TF_INPUT=0
+if [ -n "${IMAGE_TAG:-}" ]; then
+  [[ "$IMAGE_TAG" =~ ^[A-Za-z0-9_.-]{1,128}$ ]] || die "IMAGE_TAG '$IMAGE_TAG' is not a valid image tag"
+  export TF_VAR_image_tag="$IMAGE_TAG"
+fi
+
+tf() { terraform -chdir="$root" "$@"; }
+
+init() {
+  local args=(-input=false)
+  if [ -f "$root/backend.hcl" ]; then args+=(-backend-config=backend.hcl); fi
+  if [ -n "${TF_STATE_BUCKET:-}" ]; then args+=("-backend-config=bucket=$TF_STATE_BUCKET"); fi
+  tf init "${args[@]}" >&2
+}
+
+# Plan into $plan_file and record terraform's detailed exit code (0 none, 2 changes) in $build.
+plan() {
+  mkdir -p "$build"
+  rm -f "$plan_file" "$build/plan.txt" "$build/plan.json" "$build/exitcode"
+  local rc=0
+  tf plan -input=false -lock="$lock" -detailed-exitcode -out="$plan_file" >&2 || rc=$?
+  echo "$rc" >"$build/exitcode"
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 2 ] || die "terraform plan failed for $env (exit $rc)"
+  tf show -no-color "$plan_file" >"$build/plan.txt"
+  tf show -json "$plan_file" >"$build/plan.json"
+  local what="no changes"
+  [ "$rc" -eq 0 ] || what="changes"
+  echo "tf.sh: plan for $env saved to $plan_file ($what)" >&2
+}
+
+case "$verb" in
+  init)
+    init
+    ;;
+  plan)
+    init
+    plan
+    ;;
+  apply)
+    [ -f "$plan_file" ] || die "no saved plan at $plan_file: run 'make plan ENV=$env' first (apply only applies a reviewed plan)"
+    init
+    tf apply -input=false -auto-approve "$plan_file"
+    ;;
+  drift)
+    init
+    plan
+    if [ "$(cat "$build/exitcode")" -eq 2 ]; then
+      msg="drift: environment '$env' differs from the configuration on this commit (see $build/plan.txt)"
+      if [ -n "${GITHUB_ACTIONS:-}" ]; then echo "::error title=Terraform drift ($env)::$msg"; fi
+      echo "tf.sh: $msg" >&2
+      exit 2
+    fi
+    echo "tf.sh: no drift in $env" >&2
+    ;;
+  output)
+    name=${3:-}
+    [ -n "$name" ] || die "usage: scripts/tf.sh output ENV NAME"
+    init
+    tf output -raw "$name"
+    ;;
+  outputs)
+    init
+    tf output -json
+    ;;
+  *)
+    die "unknown verb '$verb' (init, plan, apply, drift, output, outputs)"
+    ;;
+esac
