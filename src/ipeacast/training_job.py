@@ -173,6 +173,19 @@ class TrainingConfig:
         )
 
 
+def lake_root_from_env(environ: Mapping[str, str]) -> str:
+    """`s3://<LAKE_BUCKET>[/<LAKE_PREFIX>]`, the lake root the Lambda actions work in."""
+    bucket = environ.get("LAKE_BUCKET", "").strip()
+    prefix = environ.get("LAKE_PREFIX", "").strip()
+    if not bucket:
+        raise ConfigError("environment variable LAKE_BUCKET is required")
+    if not _BUCKET_RE.match(bucket):
+        raise ConfigError(f"LAKE_BUCKET {bucket!r} is not a valid S3 bucket name")
+    if prefix.startswith("/") or prefix.endswith("/"):
+        raise ConfigError(f"LAKE_PREFIX {prefix!r} must not start or end with '/'")
+    return join(f"s3://{bucket}", prefix)
+
+
 @dataclass(frozen=True)
 class RunInput:
     """The part of the state machine input a training job needs."""

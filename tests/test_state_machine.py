@@ -1,0 +1,402 @@
+"""The state machine template: rendered like Terraform, validated, and executed in moto.
+
+Executions run moto's ASL interpreter with our real Lambda handler in-process (see
+`moto_patches.py` for the three integration patches). Each scenario asserts the states visited,
+the failure topic message and the final status.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import boto3
+import moto_patches
+import pytest
+from moto import mock_aws
+from moto.moto_api import state_manager
+
+from ipeacast import storage
+from ipeacast.errors import ConfigError
+from ipeacast.state_machine import (
+    TEMPLATE_VARIABLES,
+    default_template_path,
+    render,
+    render_definition,
+    render_text,
+)
+from ipeacast.training_job import REQUEST_KEYS
+
+ROOT = Path(__file__).resolve().parents[1]
+REGION = "us-east-1"
+BUCKET = "ipeacast-test-lake"
+SERIES = "EIA366_PBRENT366"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ipeacast-train:0a1b2c3"
+VARIABLES = {
+    "glue_job_extract": "ipeacast-test-extract",
+    "glue_job_transform": "ipeacast-test-transform",
+    "glue_job_load": "ipeacast-test-load",
+    "prepare_training_lambda_arn": "arn:aws:lambda:us-east-1:123456789012:function:prep",
+    "publish_lambda_arn": "arn:aws:lambda:us-east-1:123456789012:function:pub",
+    "failure_topic_arn": "arn:aws:sns:us-east-1:123456789012:ipeacast-test-failures",
+}
+HAPPY_PATH = [
+    "ResolveRun",
+    "DefaultRun",
+    "MergeRunInput",
+    "KeepRunFields",
+    "CheckInput",
+    "Extract",
+    "Transform",
+    "Load",
+    "PrepareTraining",
+    "Train",
+    "Publish",
+    "Succeeded",
+]
+PREAMBLE = HAPPY_PATH[:5]
+
+
+# --- the template -------------------------------------------------------------------------------
+
+
+def test_template_uses_exactly_the_contract_variables():
+    text = default_template_path().read_text()
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == set(TEMPLATE_VARIABLES)
+
+
+def test_rendered_definition_passes_asl_validator(tmp_path):
+    validator = ROOT / "node_modules" / ".bin" / "asl-validator"
+    assert validator.exists(), "run `make node-setup` to install asl-validator"
+    path = tmp_path / "definition.json"
+    path.write_text(render(VARIABLES))
+    result = subprocess.run(
+        [str(validator), "--json-path", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_asl_validator_rejects_a_broken_definition(tmp_path):
+    broken = render_definition(VARIABLES)
+    broken["States"]["Load"]["Next"] = "NoSuchState"
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(broken))
+    validator = ROOT / "node_modules" / ".bin" / "asl-validator"
+    result = subprocess.run(
+        [str(validator), "--json-path", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
+def test_python_renderer_matches_terraform_templatefile(tmp_path):
+    args = ", ".join(f'{k} = "{v}"' for k, v in VARIABLES.items())
+    expr = f'jsonencode(templatefile("{default_template_path()}", {{ {args} }}))\n'
+    result = subprocess.run(
+        ["terraform", "console"],
+        input=expr,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "TF_CLI_CONFIG_FILE": "/dev/null"},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    terraform_text = json.loads(json.loads(result.stdout))
+    assert terraform_text == render(VARIABLES)
+
+
+def test_renderer_follows_templatefile_escapes_and_errors():
+    values = dict.fromkeys(TEMPLATE_VARIABLES, "v")
+    assert render_text("$${x} %%{y} ${glue_job_load}", values) == "${x} %{y} v"
+    with pytest.raises(ConfigError, match="failure_topic_arn"):
+        render_text("x", {k: "v" for k in TEMPLATE_VARIABLES if k != "failure_topic_arn"})
+    with pytest.raises(ConfigError, match="nope"):
+        render_text("${nope}", values)
+    with pytest.raises(ConfigError, match="plain variable"):
+        render_text("${upper(glue_job_load)}", values)
+    with pytest.raises(ConfigError, match="directive"):
+        render_text("%{ if true }x%{ endif }", values)
+
+
+def test_train_state_passes_every_field_the_request_builder_produces():
+    train = render_definition(VARIABLES)["States"]["Train"]
+    assert tuple(k.removesuffix(".$") for k in train["Parameters"]) == REQUEST_KEYS
+    assert train["Resource"] == "arn:aws:states:::sagemaker:createTrainingJob.sync"
+
+
+def test_every_task_catches_everything_and_alerts():
+    states = render_definition(VARIABLES)["States"]
+    for name in ("Extract", "Transform", "Load", "PrepareTraining", "Train", "Publish"):
+        (catch,) = states[name]["Catch"]
+        assert catch["ErrorEquals"] == ["States.ALL"] and catch["Next"] == "NotifyFailure", name
+        assert states[name]["Retry"], name
+        assert "ResultSelector" in states[name] and "ResultPath" in states[name], name
+    assert states["NotifyFailure"]["Next"] == "Failed"
+    assert states["Failed"]["Type"] == "Fail"
+
+
+# --- executions in moto -------------------------------------------------------------------------
+
+
+def _model_tarball(run_date: str) -> bytes:
+    """What the trainer leaves in /opt/ml/model, packed the way SageMaker packs it."""
+    files = {
+        "metrics.json": json.dumps({"champion": "ridge", "mae": {"1": 1.0}}).encode(),
+        "forecast.csv": f"series,run_date,target_month\n{SERIES},{run_date},2026-12\n".encode(),
+        "forecast.parquet": b"PAR1-not-read-by-publish-PAR1",
+    }
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _write_model_artifact(request: dict) -> None:
+    """Act as the training container: write model.tar.gz where SageMaker would."""
+    uri = request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+    uri = f"{uri}/{request['TrainingJobName']}/output/model.tar.gz"
+    storage.write_bytes(uri, _model_tarball(request["HyperParameters"]["run_date"]))
+
+
+def _lambda_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.write(ROOT / "src" / "lambda" / "handler.py", "handler.py")
+    return buf.getvalue()
+
+
+LAMBDA_ENV = {
+    "LAKE_BUCKET": BUCKET,
+    "TRAINING_IMAGE_URI": IMAGE,
+    "TRAINING_ROLE_ARN": "arn:aws:iam::123456789012:role/ipeacast-test-training",
+    "ENVIRONMENT": "test",
+}
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+    config = {"stepfunctions": {"execute_state_machine": True}}
+    with mock_aws(config=config), moto_patches.patched(on_training=None) as patched:
+        ns = SimpleNamespace(patched=patched)
+        ns.sfn = boto3.client("stepfunctions", region_name=REGION)
+        ns.glue = boto3.client("glue", region_name=REGION)
+        ns.sqs = boto3.client("sqs", region_name=REGION)
+        ns.s3 = boto3.client("s3", region_name=REGION)
+        ns.s3.create_bucket(Bucket=BUCKET)
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(RoleName="ipeacast-test", AssumeRolePolicyDocument="{}")["Role"]
+        for step in ("extract", "transform", "load"):
+            ns.glue.create_job(
+                Name=f"ipeacast-test-{step}",
+                Role=role["Arn"],
+                Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/artifacts/{step}.py"},
+                ExecutionProperty={"MaxConcurrentRuns": 1},
+            )
+        lam = boto3.client("lambda", region_name=REGION)
+        ns.create_function = lambda name, env: lam.create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=role["Arn"],
+            Handler="handler.handler",
+            Code={"ZipFile": _lambda_zip()},
+            Environment={"Variables": env},
+        )["FunctionArn"]
+        prep = ns.create_function("ipeacast-test-prepare-training", LAMBDA_ENV)
+        pub = ns.create_function("ipeacast-test-publish", {"LAKE_BUCKET": BUCKET})
+        sns = boto3.client("sns", region_name=REGION)
+        topic = sns.create_topic(Name="ipeacast-test-failures")["TopicArn"]
+        queue_url = ns.sqs.create_queue(QueueName="alerts")["QueueUrl"]
+        queue_arn = ns.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=queue_arn["Attributes"]["QueueArn"],
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        ns.queue_url = queue_url
+        ns.variables = {
+            **VARIABLES,
+            "prepare_training_lambda_arn": prep,
+            "publish_lambda_arn": pub,
+            "failure_topic_arn": topic,
+        }
+        ns.role_arn = role["Arn"]
+        yield ns
+
+
+def _execute(aws, name: str, execution_input: dict, variables: dict | None = None):
+    definition = render(variables or aws.variables)
+    machine = aws.sfn.create_state_machine(
+        name=f"sm-{name}", definition=definition, roleArn=aws.role_arn
+    )["stateMachineArn"]
+    arn = aws.sfn.start_execution(
+        stateMachineArn=machine, name=name, input=json.dumps(execution_input)
+    )["executionArn"]
+    deadline = time.monotonic() + 60
+    while (desc := aws.sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, f"execution {name} did not finish"
+        time.sleep(0.05)
+    events = aws.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    visited = [
+        e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")
+    ]
+    return SimpleNamespace(desc=desc, events=events, visited=visited)
+
+
+def _alerts(aws) -> list[dict]:
+    messages = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    )
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def _glue_arguments(aws, job: str) -> list[dict]:
+    return [run.get("Arguments", {}) for run in aws.glue.get_job_runs(JobName=job)["JobRuns"]]
+
+
+def test_happy_path_runs_every_step_once_and_publishes(aws):
+    aws.patched.on_training = lambda request: _write_model_artifact(request)
+    run = {"series": SERIES, "run_id": "20261126-093000", "run_date": "2026-11-26"}
+    result = _execute(aws, "happy-path", run)
+
+    assert result.visited == HAPPY_PATH, _alerts(aws)
+    assert result.desc["status"] == "SUCCEEDED", result.desc
+    for step in ("extract", "transform", "load"):
+        assert _glue_arguments(aws, f"ipeacast-test-{step}") == [
+            {"--series": SERIES, "--run_date": "2026-11-26", "--run_id": "20261126-093000"}
+        ]
+    (request,) = aws.patched.training_requests
+    assert request["TrainingJobName"] == "ipeacast-EIA366-PBRENT366-20261126-093000"
+    assert [e["action"] for e in aws.patched.lambda_events] == ["prepare_training", "publish"]
+    prefix = f"predictions/series={SERIES}/run_date=2026-11-26/"
+    keys = [o["Key"] for o in aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]]
+    assert {k.rsplit("/", 1)[-1] for k in keys} >= {"forecast.parquet", "forecast.csv"}
+    output = json.loads(result.desc["output"])
+    assert output["run"] == {
+        "series": SERIES,
+        "run_id": "20261126-093000",
+        "run_date": "2026-11-26",
+    }
+    assert output["training"]["status"] == "Completed"
+    assert "request" not in output["training"]  # the request was replaced by a small result
+    assert len(result.desc["output"]) < 4096
+    assert _alerts(aws) == []
+    assert aws.patched.retry_sleeps == []
+
+
+def test_run_id_and_date_are_derived_once_from_the_start_time(aws):
+    aws.patched.on_training = lambda request: _write_model_artifact(request)
+    result = _execute(aws, "derived-run-id", {"series": SERIES})
+
+    assert result.desc["status"] == "SUCCEEDED", _alerts(aws)
+    start = result.desc["startDate"]
+    run = json.loads(result.desc["output"])["run"]
+    assert run["run_date"] == f"{start:%Y-%m-%d}"
+    assert run["run_id"] == f"{start:%Y%m%d-%H%M%S}"
+    ids = {
+        args["--run_id"]
+        for step in ("extract", "transform", "load")
+        for args in _glue_arguments(aws, f"ipeacast-test-{step}")
+    }
+    ids |= {event["run_id"] for event in aws.patched.lambda_events}
+    assert ids == {run["run_id"]}
+
+
+def test_glue_concurrency_is_retried_with_backoff_then_alerts_and_fails(aws):
+    # A run of the extract job that never finishes: every new start hits MaxConcurrentRuns=1.
+    state_manager.set_transition(
+        model_name="glue::job_run", transition={"progression": "manual", "times": 10**6}
+    )
+    try:
+        aws.glue.start_job_run(JobName="ipeacast-test-extract")
+        run = {"series": SERIES, "run_id": "20261126-093001", "run_date": "2026-11-26"}
+        result = _execute(aws, "glue-busy", run)
+    finally:
+        state_manager.unset_transition("glue::job_run")
+
+    assert result.visited == [*PREAMBLE, "Extract", "NotifyFailure", "Failed"]
+    assert result.desc["status"] == "FAILED"
+    assert result.desc["error"] == "ipeacast.RunFailed"
+    assert aws.patched.retry_sleeps == [60, 120, 240]  # 3 retries, back-off rate 2
+    started = [e for e in result.events if e["type"] == "TaskStarted"]
+    assert len(started) == 4 + 1  # 4 extract attempts, then the SNS publish
+    (alert,) = _alerts(aws)
+    assert alert["run_id"] == "20261126-093001" and alert["series"] == SERIES
+    assert alert["failed"]["Extract"]["Error"] == "Glue.ConcurrentRunsExceededException"
+    assert "already running" in alert["failed"]["Extract"]["Cause"]
+    assert alert["execution"].endswith(":glue-busy")
+    assert aws.patched.lambda_events == []  # nothing after the failed step ran
+
+
+def test_lambda_exception_is_not_retried_and_alerts_with_its_cause(aws):
+    bad_env = {**LAMBDA_ENV, "TRAINING_IMAGE_URI": IMAGE.rsplit(":", 1)[0] + ":latest"}
+    prep = aws.create_function("ipeacast-test-prepare-bad", bad_env)
+    variables = {**aws.variables, "prepare_training_lambda_arn": prep}
+    run = {"series": SERIES, "run_id": "20261126-093002", "run_date": "2026-11-26"}
+    result = _execute(aws, "lambda-error", run, variables)
+
+    assert result.visited == [
+        *PREAMBLE,
+        "Extract",
+        "Transform",
+        "Load",
+        "PrepareTraining",
+        "NotifyFailure",
+        "Failed",
+    ]
+    assert result.desc["status"] == "FAILED"
+    assert aws.patched.retry_sleeps == []  # a configuration error is not transient
+    (alert,) = _alerts(aws)
+    assert alert["run_id"] == "20261126-093002"
+    failure = alert["failed"]["PrepareTraining"]
+    assert failure["Error"] == "ConfigError"
+    assert "TRAINING_IMAGE_URI" in json.loads(failure["Cause"])["errorMessage"]
+    assert aws.patched.training_requests == []
+
+
+def test_training_failure_alerts_and_does_not_publish(aws):
+    aws.patched.on_training = lambda request: "AlgorithmError: champion lost to the baseline"
+    run = {"series": SERIES, "run_id": "20261126-093003", "run_date": "2026-11-26"}
+    result = _execute(aws, "training-failed", run)
+
+    assert result.visited == [*HAPPY_PATH[:10], "NotifyFailure", "Failed"]
+    assert result.desc["status"] == "FAILED"
+    (alert,) = _alerts(aws)
+    failure = alert["failed"]["Train"]
+    assert failure["Error"] == "States.TaskFailed"
+    cause = json.loads(failure["Cause"])
+    assert cause["TrainingJobStatus"] == "Failed"
+    assert cause["FailureReason"] == "AlgorithmError: champion lost to the baseline"
+    assert [e["action"] for e in aws.patched.lambda_events] == ["prepare_training"]
+    listed = aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="predictions/")
+    assert listed["KeyCount"] == 0
+
+
+def test_input_without_series_is_rejected_with_an_alert(aws):
+    result = _execute(aws, "no-series", {"run_date": "2026-11-26"})
+
+    assert result.visited == [*PREAMBLE, "RejectInput", "NotifyFailure", "Failed"]
+    assert result.desc["status"] == "FAILED"
+    (alert,) = _alerts(aws)
+    assert alert["series"] == "" and alert["run_date"] == "2026-11-26"
+    assert alert["failed"]["Input"]["Error"] == "ipeacast.InvalidInput"
+    assert aws.glue.get_job_runs(JobName="ipeacast-test-extract")["JobRuns"] == []
