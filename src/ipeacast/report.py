@@ -1,0 +1,211 @@
+"""Per-run report: a PNG (history, backtest, forecast fan) and a short markdown summary.
+
+Everything is read from a trained model directory (metrics.json, forecast.parquet,
+backtest.parquet); the monthly table, when given, supplies the full price history.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ipeacast import lake, storage
+
+log = logging.getLogger(__name__)
+
+BASELINE_LABELS = {
+    "naive_last_avg": "last monthly average",
+    "naive_last_price": "last daily price",
+}
+
+
+def _fmt(value: Any, spec: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return format(value, spec)
+
+
+def metrics_rows(metrics: dict[str, Any]) -> list[dict[str, str]]:
+    """The per-horizon comparison (champion vs both baselines) as formatted strings."""
+    shipped = {str(h): c["candidate"] for h, c in metrics.get("champion", {}).items()}
+    rows = []
+    for r in metrics.get("comparison", []):
+        rows.append(
+            {
+                "horizon": f"M+{r['horizon']}",
+                "shipped": shipped.get(str(r["horizon"]), "-"),
+                "n": str(r["n"]),
+                "MAE": _fmt(r["mae_champion"], ".2f"),
+                "MAE last avg": _fmt(r["mae_naive_last_avg"], ".2f"),
+                "MAE last price": _fmt(r["mae_naive_last_price"], ".2f"),
+                "vs last price": _fmt(r["ratio_naive_last_price"], ".3f"),
+                "MAPE %": _fmt(r["mape"], ".1f"),
+                "MASE": _fmt(r["mase"], ".2f"),
+                "direction": _fmt(r["directional_accuracy"], ".2f"),
+                "coverage": _fmt(r["coverage"], ".2f"),
+            }
+        )
+    return rows
+
+
+def metrics_table_text(metrics: dict[str, Any]) -> str:
+    """A fixed-width text table of the per-horizon backtest metrics (for the CLI)."""
+    rows = metrics_rows(metrics)
+    if not rows:
+        return "(no backtest metrics)"
+    cols = list(rows[0])
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in cols}
+    lines = ["  ".join(c.rjust(widths[c]) for c in cols)]
+    lines += ["  ".join(r[c].rjust(widths[c]) for c in cols) for r in rows]
+    level = metrics.get("config", {}).get("interval_level")
+    bt = metrics.get("backtest", {})
+    lines.append(
+        f"backtest origins {bt.get('first_origin', '?')}..{bt.get('last_origin', '?')}; MAE = "
+        f"online champion; coverage of the {_fmt(level, '.0%')} intervals"
+    )
+    return "\n".join(lines)
+
+
+def markdown_summary(metrics: dict[str, Any], forecast: pd.DataFrame) -> str:
+    """A short markdown page: forecast, champion per horizon and the metrics table."""
+    rows = metrics_rows(metrics)
+    out = [
+        f"# Forecast {metrics.get('series', '')} — run {metrics.get('run_id', '')}",
+        "",
+        f"Origin {metrics.get('origin_date')} (last complete month {metrics.get('last_month')}), "
+        f"history {metrics.get('first_month')}..{metrics.get('last_month')}.",
+        "",
+        "## Forecast (monthly average price)",
+        "",
+        "| horizon | month | forecast | lower | upper | model |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for r in forecast.sort_values("horizon").itertuples():
+        out.append(
+            f"| M+{r.horizon} | {pd.Timestamp(r.target_month):%Y-%m} | {r.point_forecast:.2f} | "
+            f"{r.lower:.2f} | {r.upper:.2f} | {r.model} |"
+        )
+    level = metrics.get("config", {}).get("interval_level")
+    out += [
+        "",
+        f"Intervals: {_fmt(level, '.0%')} conformal, from backtest residuals.",
+        "",
+        "## Backtest (walk-forward, expanding window)",
+        "",
+    ]
+    if rows:
+        cols = list(rows[0])
+        out.append("| " + " | ".join(cols) + " |")
+        out.append(
+            "|" + "|".join("---" if c in ("horizon", "shipped") else "---:" for c in cols) + "|"
+        )
+        out += ["| " + " | ".join(r[c] for c in cols) + " |" for r in rows]
+    bt = metrics.get("backtest", {})
+    out += [
+        "",
+        f"Origins {bt.get('first_origin')}..{bt.get('last_origin')} ({bt.get('n_origins')}). "
+        "MAE is the online champion's (rule applied with the errors known at each origin); "
+        "'vs last price' is its MAE over the last-daily-price baseline's. MASE divides by the "
+        "mean monthly move over the 36 months before each origin.",
+        "",
+        "## Champion per horizon",
+        "",
+    ]
+    for h, c in metrics.get("champion", {}).items():
+        out.append(f"- M+{h}: **{c['candidate']}** — {c['reason']}")
+    return "\n".join(out) + "\n"
+
+
+def render_png(
+    forecast: pd.DataFrame,
+    backtest: pd.DataFrame,
+    history: pd.DataFrame,
+    title: str = "",
+) -> bytes:
+    """Three panels: price history, M+1 backtest with intervals, forecast fan. Returns PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(3, 1, figsize=(10, 11), constrained_layout=True)
+    hist = history.sort_values("month")
+    ax = axes[0]
+    ax.plot(hist["month"], hist["avg_price"], lw=1, color="tab:blue", label="monthly average")
+    ax.set_title("History: monthly average price")
+    ax.set_ylabel("price")
+    ax.legend(loc="upper left")
+
+    ax = axes[1]
+    bt = backtest[(backtest["candidate"] == "champion") & (backtest["horizon"] == 1)]
+    bt = bt.sort_values("target_month")
+    ax.plot(bt["target_month"], bt["actual"], lw=1, color="black", label="actual")
+    ax.plot(bt["target_month"], bt["forecast"], lw=1, color="tab:orange", label="M+1 forecast")
+    band = bt.dropna(subset=["lower", "upper"])
+    ax.fill_between(
+        band["target_month"],
+        band["lower"],
+        band["upper"],
+        color="tab:orange",
+        alpha=0.2,
+        label="interval",
+    )
+    ax.set_title("Backtest: champion at M+1 (walk-forward)")
+    ax.set_ylabel("price")
+    ax.legend(loc="upper left")
+
+    ax = axes[2]
+    recent = hist[hist["month"] >= hist["month"].max() - pd.DateOffset(months=36)]
+    fc = forecast.sort_values("horizon")
+    months = pd.to_datetime(fc["target_month"])
+    ax.plot(recent["month"], recent["avg_price"], lw=1.5, color="tab:blue", label="history")
+    ax.plot(months, fc["point_forecast"], marker="o", color="tab:red", label="forecast")
+    ax.fill_between(months, fc["lower"], fc["upper"], color="tab:red", alpha=0.2, label="interval")
+    ax.set_title(f"Forecast M+1..M+{len(fc)} with intervals")
+    ax.set_ylabel("price")
+    ax.legend(loc="upper left")
+    if title:
+        fig.suptitle(title)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _history(table: pd.DataFrame | None, backtest: pd.DataFrame) -> pd.DataFrame:
+    if table is not None:
+        df = table[table["complete"].astype(bool)] if "complete" in table else table
+        return pd.DataFrame(
+            {"month": pd.to_datetime(df["month"]), "avg_price": df["avg_price"].astype(float)}
+        )
+    # Without the table, rebuild the history from the backtest's outcomes.
+    out = backtest[["target_month", "actual"]].drop_duplicates("target_month")
+    return pd.DataFrame({"month": pd.to_datetime(out["target_month"]), "avg_price": out["actual"]})
+
+
+def write_report(
+    model_dir: str | Path, out_dir: str, table: pd.DataFrame | None = None
+) -> dict[str, str]:
+    """Write report.png and report.md for a trained model directory into out_dir (path or URI)."""
+    model_dir = str(model_dir)
+    metrics = json.loads(storage.read_bytes(lake.join(model_dir, "metrics.json")))
+    forecast = pd.read_parquet(
+        io.BytesIO(storage.read_bytes(lake.join(model_dir, "forecast.parquet")))
+    )
+    backtest = pd.read_parquet(
+        io.BytesIO(storage.read_bytes(lake.join(model_dir, "backtest.parquet")))
+    )
+    title = f"{metrics.get('series', '')} — origin {metrics.get('origin_date', '')}"
+    png = render_png(forecast, backtest, _history(table, backtest), title)
+    md = markdown_summary(metrics, forecast)
+    paths = {"png": lake.join(out_dir, "report.png"), "markdown": lake.join(out_dir, "report.md")}
+    storage.write_bytes(paths["png"], png)
+    storage.write_bytes(paths["markdown"], md.encode())
+    log.info("report written to %s", out_dir)
+    return paths
