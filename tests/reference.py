@@ -58,14 +58,17 @@ def monthly_table(daily: pd.DataFrame, cutoff: date | None = None) -> pd.DataFra
     df["month"] = df["date"].dt.to_period("M").dt.to_timestamp()
     cutoff_ts = pd.Timestamp(cutoff) if cutoff is not None else df["date"].max()
     rows = []
+    last_month = df["month"].max()
     for month, g in df.groupby("month", sort=True):
         month_end = month + pd.offsets.MonthEnd(0)
+        ended = month_end <= cutoff_ts
+        observed = month < last_month or (month_end - g["date"].max()).days <= 4
         changes = g["change_1"].dropna()
         rows.append(
             {
                 "month": month,
                 "last_date": g["date"].max(),
-                "complete": bool(month_end <= cutoff_ts),
+                "complete": bool(ended and observed),
                 "n_days": len(g),
                 "avg_price": g["price"].mean(),
                 "last_price": g["price"].iloc[-1],

@@ -131,3 +131,10 @@ def test_complete_flags_months_ended_by_the_cutoff(spark, prices):
     months = transform.monthly_table(daily, cutoff).orderBy("month").toPandas()
     assert list(months["complete"]) == [True, True, False]
     assert list(months["n_days"])[:2] == [23, 20]
+
+
+def test_a_stale_source_does_not_pass_half_a_month_off_as_complete(spark, prices):
+    stale = prices[prices["date"] <= "2018-03-14"]
+    daily = transform.clean_daily(to_spark(spark, stale), date(2018, 6, 30))
+    months = transform.monthly_table(daily, date(2018, 6, 30)).orderBy("month").toPandas()
+    assert list(months["complete"]) == [True, True, False]

@@ -75,13 +75,15 @@ def validate_final(df: DataFrame, min_months: int) -> dict:
             "dates-increasing",
             "last_date not increasing or outside its month",
         )
-        history = df.where("complete").groupBy("series").count()
+        history = df.groupBy("series").agg(
+            F.sum(F.col("complete").cast("int")).alias("complete_months")
+        )
         _check(
-            history.where(F.col("count") < min_months),
+            history.where(F.col("complete_months") < min_months),
             "min-history",
             f"fewer than {min_months} complete months",
         )
-        counts = {r.series: r["count"] for r in history.collect()}
+        counts = {r.series: r.complete_months for r in history.collect()}
     finally:
         df.unpersist()
     return counts

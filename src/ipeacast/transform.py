@@ -10,6 +10,8 @@ Rules:
   Ipeadata carries ~1,700 weekend values that repeat earlier prices), drop observations after the
   cutoff, keep one row per (series, date) when duplicates agree, and reject the input when a date
   has two different prices.
+- A month is `complete` when it ended by the cutoff and either a later month has data or its
+  last observation is within COMPLETE_SLACK_DAYS of the month end.
 - Rolling windows end strictly before the row they describe (rows t-w .. t-1) and are null until
   the window is full; lags count rows (trading days, or months with data).
 """
@@ -29,6 +31,9 @@ DAILY_WINDOWS = (5, 20, 60)
 MONTHLY_LAGS = (1, 2, 3, 6, 12)
 MONTHLY_MEANS = (3, 6, 12)
 MONTHLY_STDS = (6, 12)
+# A month with no later data is complete only if its last observation is this close to the
+# month end (weekends and holidays), so a stale source never passes half a month off as complete.
+COMPLETE_SLACK_DAYS = 4
 
 RAW_SCHEMA = T.StructType(
     [
@@ -123,10 +128,18 @@ def monthly_table(daily: DataFrame, cutoff: date) -> DataFrame:
             F.stddev_pop("price").alias("std_price"),
             F.stddev_pop("change_1").alias("daily_change_std"),
         )
-        .withColumn("complete", F.last_day("month") <= F.lit(cutoff))
         .withColumn("month_of_year", F.month("month"))
     )
     by_month = Window.partitionBy("series").orderBy("month")
+    month_end = F.last_day("month")
+    monthly = monthly.withColumn(
+        "complete",
+        (month_end <= F.lit(cutoff))
+        & (
+            F.lead("month", 1).over(by_month).isNotNull()
+            | (F.datediff(month_end, "last_date") <= COMPLETE_SLACK_DAYS)
+        ),
+    )
     avg = F.col("avg_price")
     for k in MONTHLY_LAGS:
         monthly = monthly.withColumn(f"avg_lag_{k}", F.lag(avg, k).over(by_month))

@@ -1,0 +1,157 @@
+"""`ipeacast run` end to end on a temporary lake: outputs, idempotence, --as-of, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ipeacast import cli
+
+pytestmark = pytest.mark.spark
+
+
+def run(*args: str) -> int:
+    return cli.main(["run", *args])
+
+
+def final_frame(lake: Path, run_date: str) -> pd.DataFrame:
+    return pd.read_parquet(lake / "final" / "series=TEST1" / f"run_date={run_date}")
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture
+def lake(tmp_path) -> Path:
+    return tmp_path / "lake"
+
+
+def test_run_writes_raw_interim_and_final(spark, price_csv, lake, capsys):
+    code = run(
+        "--series",
+        "TEST1",
+        "--source",
+        str(price_csv),
+        "--lake",
+        str(lake),
+        "--run-date",
+        "2021-06-30",
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    for step in ("[extract] done in", "[transform] done in", "[load] done in"):
+        assert step in out
+    assert str(lake / "final" / "series=TEST1" / "run_date=2021-06-30") in out
+    part = "series=TEST1/run_date=2021-06-30"
+    assert list((lake / "raw" / part).glob("sha256=*/metadata.json"))
+    assert list((lake / "interim" / part / "daily").glob("*.parquet"))
+    assert list((lake / "interim" / part / "monthly").glob("*.parquet"))
+    table = final_frame(lake, "2021-06-30")
+    assert table["month"].is_monotonic_increasing and table["month"].is_unique
+
+
+def test_running_twice_gives_the_same_output_and_no_duplicates(spark, price_csv, lake):
+    args = (
+        "--series",
+        "TEST1",
+        "--source",
+        str(price_csv),
+        "--lake",
+        str(lake),
+        "--run-date",
+        "2021-06-30",
+    )
+    assert run(*args) == 0
+    first = final_frame(lake, "2021-06-30")
+    raw_before = files(lake / "raw")
+    assert run(*args) == 0
+    pd.testing.assert_frame_equal(first, final_frame(lake, "2021-06-30"))
+    assert files(lake / "raw") == raw_before  # identical extract: a no-op
+
+
+def test_as_of_uses_no_later_observation(spark, price_csv, lake):
+    assert (
+        run(
+            "--series",
+            "TEST1",
+            "--source",
+            str(price_csv),
+            "--lake",
+            str(lake),
+            "--as-of",
+            "2020-06-30",
+        )
+        == 0
+    )
+    table = final_frame(lake, "2020-06-30")  # the run date defaults to --as-of
+    assert table["last_date"].max() <= pd.Timestamp("2020-06-30").date()
+    assert table["complete"].all()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"date,price_usd\n", "header but no data rows"),
+        (b"date,price_usd\n2021-01-04,1\n2021-01-04,2\n", "dates with different prices"),
+        (b"date,price_usd\n2021-01-04,x\n", "is not a number"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_one_clear_line(tmp_path, lake, capsys, content, message):
+    source = tmp_path / "bad.csv"
+    source.write_bytes(content)
+    code = run(
+        "--series",
+        "TEST1",
+        "--source",
+        str(source),
+        "--lake",
+        str(lake),
+        "--run-date",
+        "2021-06-30",
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and err[0].startswith("ipeacast: error:") and message in err[0]
+    assert not (lake / "final").exists()
+
+
+def test_too_short_history_names_the_rule(spark, tmp_path, lake, capsys):
+    source = tmp_path / "short.csv"
+    source.write_bytes(b"date,price_usd\n2021-01-04,1\n2021-01-05,2\n")
+    assert (
+        run(
+            "--series",
+            "TEST1",
+            "--source",
+            str(source),
+            "--lake",
+            str(lake),
+            "--run-date",
+            "2021-06-30",
+        )
+        == 1
+    )
+    assert "min-history" in capsys.readouterr().err
+
+
+def test_missing_source_file_is_named(tmp_path, capsys):
+    missing = tmp_path / "nope.csv"
+    assert run("--source", str(missing), "--lake", str(tmp_path)) == 1
+    assert str(missing) in capsys.readouterr().err
+
+
+def test_bad_dates_are_named(tmp_path, capsys):
+    assert run("--as-of", "2021-02-30", "--lake", str(tmp_path)) == 1
+    assert "--as-of must be a date" in capsys.readouterr().err
+
+
+def test_verbose_shows_the_traceback(tmp_path):
+    from ipeacast.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        cli.main(["--verbose", "run", "--as-of", "nope", "--lake", str(tmp_path)])
