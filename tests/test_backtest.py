@@ -1,0 +1,117 @@
+"""Walk-forward backtest, metrics, conformal intervals and the champion rule."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from forecast_helpers import SMALL, monthly_fixture
+
+from ipeacast.backtest import (
+    CHAMPION,
+    choose,
+    conformal_quantile,
+    horizon_metrics,
+    select_champion,
+    walk_forward,
+)
+from ipeacast.model import ModelConfig, prepare
+
+
+@pytest.fixture(scope="module")
+def backtest():
+    cfg = ModelConfig(**SMALL)
+    return walk_forward(prepare(monthly_fixture(), cfg.features), cfg), cfg
+
+
+def test_conformal_quantile_is_the_finite_sample_order_statistic():
+    scores = np.arange(1.0, 11.0)  # 1..10
+    assert conformal_quantile(scores, 0.8) == 9.0  # ceil(11 * 0.8) = 9th smallest
+    assert conformal_quantile(scores, 0.95) == 10.0  # capped at the largest
+    assert math.isnan(conformal_quantile(np.array([]), 0.8))
+
+
+def test_model_worse_than_a_baseline_is_not_chosen():
+    maes = {"naive_last_avg": 3.0, "naive_last_price": 2.0, "gap_ridge": 2.5}
+    assert choose(maes, 100, 24)[0] == "naive_last_price"
+
+
+def test_tie_goes_to_the_baseline():
+    maes = {"naive_last_avg": 3.0, "naive_last_price": 2.0, "gap_ridge": 2.0}
+    assert choose(maes, 100, 24)[0] == "naive_last_price"
+
+
+def test_better_model_is_chosen_only_with_enough_errors():
+    maes = {"naive_last_avg": 3.0, "naive_last_price": 2.0, "gap_ridge": 1.5}
+    assert choose(maes, 100, 24)[0] == "gap_ridge"
+    assert choose(maes, 10, 24)[0] == "naive_last_price"
+
+
+def test_every_row_targets_h_months_after_its_origin(backtest):
+    bt, _ = backtest
+    expected = [
+        o + pd.DateOffset(months=h) for o, h in zip(bt["origin"], bt["horizon"], strict=True)
+    ]
+    assert (bt["target_month"] == pd.to_datetime(expected)).all()
+
+
+def test_intervals_contain_the_forecast_and_need_calibration_errors(backtest):
+    bt, cfg = backtest
+    has = bt.dropna(subset=["lower", "upper"])
+    assert (has["lower"] <= has["forecast"]).all() and (has["forecast"] <= has["upper"]).all()
+    first = bt[(bt["candidate"] == "naive_last_price") & (bt["horizon"] == 1)].iloc[
+        : cfg.min_calibration
+    ]
+    assert first["lower"].isna().all()  # no interval before min_calibration resolved errors
+
+
+def test_online_champion_uses_the_candidate_it_chose(backtest):
+    bt, _ = backtest
+    champ = bt[bt["candidate"] == CHAMPION].set_index(["origin", "horizon"])
+    others = bt[bt["candidate"] != CHAMPION].set_index(["origin", "horizon", "candidate"])
+    for (origin, h), row in champ.iterrows():
+        assert row["forecast"] == others.loc[(origin, h, row["chosen"]), "forecast"]
+
+
+def test_shipped_champion_never_loses_to_the_best_baseline(backtest):
+    bt, cfg = backtest
+    for h, sel in select_champion(bt, cfg).items():
+        best_baseline = min(sel["mae"]["naive_last_avg"], sel["mae"]["naive_last_price"])
+        assert sel["mae"][sel["candidate"]] <= best_baseline, h
+
+
+def test_metrics_on_a_hand_computed_backtest():
+    bt = pd.DataFrame(
+        {
+            "origin": pd.to_datetime(["2020-01-01", "2020-02-01"]),
+            "horizon": 1,
+            "target_month": pd.to_datetime(["2020-02-01", "2020-03-01"]),
+            "candidate": "naive_last_price",
+            "forecast": [11.0, 9.0],
+            "actual": [10.0, 12.0],
+            "origin_avg": [10.5, 10.0],
+            "origin_last": [11.0, 9.0],
+            "scale": [2.0, 1.0],
+            "lower": [10.5, 10.0],
+            "upper": [11.5, 14.0],
+        }
+    )
+    m = horizon_metrics(bt).iloc[0]
+    assert m["mae"] == pytest.approx(2.0)  # |1| and |3|
+    assert m["rmse"] == pytest.approx(math.sqrt(5.0))
+    assert m["mape"] == pytest.approx((1 / 10 + 3 / 12) / 2 * 100)
+    assert m["mase"] == pytest.approx((1 / 2 + 3 / 1) / 2)
+    # directions vs the origin average: (+0.5 vs -0.5) miss, (-1 vs +2) miss
+    assert m["directional_accuracy"] == 0.0
+    assert m["coverage"] == 0.5  # 10 outside [10.5, 11.5]; 12 inside [10, 14]
+
+
+def test_metrics_window_filters_origins(backtest):
+    bt, _ = backtest
+    origins = sorted(bt["origin"].unique())
+    start = pd.Timestamp(origins[40]).strftime("%Y-%m")
+    m = horizon_metrics(bt, start=start)
+    n1 = m[(m["candidate"] == "naive_last_price") & (m["horizon"] == 1)]["n"].iloc[0]
+    assert n1 == len(origins) - 40
