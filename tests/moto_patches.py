@@ -217,7 +217,7 @@ def _sagemaker_service_class() -> type:
                 if status not in {"Completed", "Failed", "Stopped"}:
                     return None
                 if status == "Completed":
-                    return job
+                    return json.loads(to_json_str(job))  # JSON, as Step Functions returns it
                 raise FailureEventException(
                     FailureEvent(
                         env=env,
