@@ -1,0 +1,105 @@
+"""The `train` entry point against a temporary SageMaker-style tree (/opt/ml contract)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from forecast_helpers import SMALL, monthly_fixture
+
+from ipeacast.errors import ConfigError
+from ipeacast.forecast import MODEL_FILES, PREDICTION_COLUMNS, load_model
+from ipeacast.trainer import BASE_DIR_ENV, main, parse_hyperparameters, prepare_local_tree
+
+HP = {
+    **{k: str(v) for k, v in SMALL.items()},
+    "series": "TEST_SERIES",
+    "run_id": "r-42",
+    "run_date": "2020-05-17",
+}
+
+
+@pytest.fixture(scope="module")
+def final_partition(tmp_path_factory):
+    """A final partition as the load step writes it: Parquet files, no partition columns."""
+    root = tmp_path_factory.mktemp("final")
+    table = monthly_fixture()
+    half = len(table) // 2
+    table.iloc[:half].to_parquet(root / "part-00000-a.snappy.parquet", index=False)
+    table.iloc[half:].to_parquet(root / "part-00001-b.snappy.parquet", index=False)
+    (root / "_SUCCESS").write_text("")
+    return root
+
+
+def test_success_writes_the_model_and_every_sidecar(tmp_path, final_partition):
+    base = prepare_local_tree(tmp_path / "ml", final_partition, HP)
+    assert main(["--base-dir", str(base)]) == 0
+    model = base / "model"
+    assert sorted(p.name for p in model.iterdir()) == sorted(MODEL_FILES)
+    assert not (base / "output" / "failure").exists()
+    fc = pd.read_parquet(model / "forecast.parquet")
+    assert list(fc.columns) == ["series", "run_date", *PREDICTION_COLUMNS]
+    assert set(fc["run_id"]) == {"r-42"} and set(fc["series"]) == {"TEST_SERIES"}
+    assert len(fc) == 6
+    metrics = json.loads((model / "metrics.json").read_text())
+    assert metrics["config"]["min_train_rows"] == 24
+    features = json.loads((model / "features.json").read_text())
+    assert [f["name"] for f in features["features"]] == ["gap_avg"]
+    versions = json.loads((model / "versions.json").read_text())
+    assert {"python", "scikit-learn", "skops", "pandas"} <= set(versions)
+    assert load_model(model / "model.skops")["series"] == "TEST_SERIES"
+
+
+def test_base_dir_comes_from_the_environment(tmp_path, final_partition, monkeypatch):
+    base = prepare_local_tree(tmp_path / "ml", final_partition, HP)
+    monkeypatch.setenv(BASE_DIR_ENV, str(base))
+    assert main([]) == 0
+    assert (base / "model" / "forecast.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("horizons", "six", "'horizons' must be an integer"),
+        ("interval_level", "1.5", "interval_level must be in"),
+        ("backtest_start", "2019/01", "'backtest_start' must be a month"),
+        ("learning_rate", "0.1", "unknown hyperparameter 'learning_rate'"),
+    ],
+)
+def test_bad_hyperparameter_writes_a_failure_naming_it(
+    tmp_path, final_partition, name, value, message
+):
+    base = prepare_local_tree(tmp_path / "ml", final_partition, {**HP, name: value})
+    assert main(["--base-dir", str(base)]) == 1
+    reason = (base / "output" / "failure").read_text()
+    assert message in reason
+    assert not (base / "model" / "forecast.parquet").exists()
+
+
+def test_empty_channel_writes_a_failure_and_exits_non_zero(tmp_path, final_partition):
+    base = prepare_local_tree(tmp_path / "ml", final_partition, HP)
+    for f in (base / "input" / "data" / "train").iterdir():
+        f.unlink()
+    assert main(["--base-dir", str(base)]) != 0
+    assert "has no Parquet file" in (base / "output" / "failure").read_text()
+
+
+def test_malformed_hyperparameters_file_is_reported(tmp_path, final_partition):
+    base = prepare_local_tree(tmp_path / "ml", final_partition, HP)
+    (base / "input" / "config" / "hyperparameters.json").write_text("{not json")
+    assert main(["--base-dir", str(base)]) == 1
+    assert "hyperparameters.json is not valid JSON" in (base / "output" / "failure").read_text()
+
+
+def test_hyperparameters_must_be_strings():
+    with pytest.raises(ConfigError, match="'horizons' must be a string"):
+        parse_hyperparameters({"horizons": 6})
+
+
+def test_hyperparameters_parse_to_the_model_config():
+    meta, cfg = parse_hyperparameters(
+        {"features": "gap_avg, gap_lag1", "alpha": "0.5", "run_id": "x", "sagemaker_region": "y"}
+    )
+    assert cfg.features == ("gap_avg", "gap_lag1") and cfg.alpha == 0.5
+    assert meta["run_id"] == "x"
