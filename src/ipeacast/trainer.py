@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         "--base-dir", help=f"SageMaker base dir (default ${BASE_DIR_ENV} or /opt/ml)"
     )
     parser.add_argument("--verbose", "-v", action="store_true")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no JSON summary on stdout")
     args = parser.parse_args(argv)
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -232,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         write_failure(base, reason)
         print(f"train: error: {reason}", file=sys.stderr)
         return 2
-    print(json.dumps(summary))
+    if not args.quiet:
+        print(json.dumps(summary))
     return 0
 
 
