@@ -1,0 +1,105 @@
+"""Arguments of the Glue job scripts, and the one way they run a pipeline step.
+
+On Glue the arguments come through `awsglue.utils.getResolvedOptions` (the job's default
+arguments merged with the run's); anywhere else an argparse parser with the same names reads
+them, so `python src/etl/load.py --series X --run_date D --lake lake` runs the same script
+locally. Arguments Glue adds itself (`--JOB_NAME`, `--job-bookmark-option`, ...) are ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ipeacast.config import RunConfig, parse_date
+from ipeacast.errors import ConfigError, IpeacastError
+
+log = logging.getLogger(__name__)
+
+REQUIRED = ("series", "run_date", "lake")
+OPTIONAL = ("as_of", "run_id", "source", "min_months")
+
+
+def _resolve_with_glue(argv: Sequence[str]) -> dict[str, str] | None:
+    try:
+        from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    # getResolvedOptions fails on a listed name that is absent: list the optional ones given.
+    present = [name for name in OPTIONAL if f"--{name}" in argv]
+    return dict(getResolvedOptions(list(argv), [*REQUIRED, *present]))
+
+
+def _resolve_with_argparse(argv: Sequence[str]) -> dict[str, str]:
+    parser = argparse.ArgumentParser(
+        prog=argv[0] if argv else "glue-job", add_help=False, allow_abbrev=False
+    )
+    for name in REQUIRED:
+        parser.add_argument(f"--{name}", required=True)
+    for name in OPTIONAL:
+        parser.add_argument(f"--{name}")
+    try:
+        known, _unknown = parser.parse_known_args(list(argv[1:]))
+    except SystemExit as exc:  # argparse exits on a missing argument; name it instead
+        missing = [n for n in REQUIRED if f"--{n}" not in argv]
+        raise ConfigError(
+            f"Glue job argument(s) missing: {', '.join('--' + n for n in missing)}"
+        ) from exc
+    return {k: v for k, v in vars(known).items() if v is not None}
+
+
+def parse_job_args(argv: Sequence[str] | None = None) -> RunConfig:
+    """The run configuration from the job's arguments (`sys.argv` by default)."""
+    argv = list(sys.argv if argv is None else argv)
+    values = _resolve_with_glue(argv)
+    if values is None:
+        values = _resolve_with_argparse(argv)
+    for name in REQUIRED:
+        if not values.get(name):
+            raise ConfigError(f"Glue job argument --{name} is required")
+    kwargs: dict[str, Any] = {
+        "series": values["series"],
+        "lake": values["lake"],
+        "run_date": parse_date(values["run_date"], "--run_date"),
+    }
+    if values.get("as_of"):
+        kwargs["as_of"] = parse_date(values["as_of"], "--as_of")
+    if values.get("run_id"):
+        kwargs["run_id"] = values["run_id"]
+    if values.get("source"):
+        kwargs["source"] = values["source"]
+    if values.get("min_months"):
+        try:
+            kwargs["min_months"] = int(values["min_months"])
+        except ValueError as exc:
+            raise ConfigError(f"--min_months must be an integer: {values['min_months']!r}") from exc
+    return RunConfig(**kwargs)
+
+
+def run_step(
+    name: str,
+    step: Callable[[Any, RunConfig], dict],
+    argv: Sequence[str] | None = None,
+    needs_spark: bool = True,
+) -> int:
+    """Parse arguments, run one pipeline step, log its result as JSON; exit code for the job."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        cfg = parse_job_args(argv)
+        spark = None
+        if needs_spark:
+            from ipeacast.spark import get_spark
+
+            spark = get_spark(app_name=f"ipeacast-{name}")
+        result = step(spark, cfg)
+    except IpeacastError as exc:
+        log.error("%s failed: %s", name, exc)
+        return 1
+    log.info("%s done: %s", name, json.dumps(result, default=str, sort_keys=True))
+    return 0

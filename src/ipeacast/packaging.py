@@ -1,0 +1,218 @@
+"""Build the deployable artifacts, byte-identical on every rebuild of the same code.
+
+`python -m ipeacast.packaging dist` writes:
+- `ipeacast-<version>-py3-none-any.whl`: the library (Glue `--additional-python-modules`, the
+  training image),
+- `glue/extract.py`, `glue/transform.py`, `glue/load.py`: the Glue job scripts,
+- `lambda.zip`: `handler.py` at the root plus the pure-python `ipeacast` package (the Lambda
+  runtime provides boto3; no pandas/pyarrow is needed by its actions),
+- `manifest.json`: name, size and sha256 of each artifact.
+
+Every archive has sorted entries, fixed timestamps (`SOURCE_DATE_EPOCH`, default 1980-01-01),
+fixed permissions and a fixed compression level, so unchanged code gives unchanged bytes and
+Terraform (which hashes the files) sees no change. The wheel is written directly (PEP 427) from
+`pyproject.toml` rather than through a build backend: no network, no build directory with stale
+files, and nothing in it that depends on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import fnmatch
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+import tomllib
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from ipeacast.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can hold
+GLUE_SCRIPTS = ("extract.py", "transform.py", "load.py")
+_EXCLUDED_PARTS = {"__pycache__", ".pytest_cache"}
+
+
+def repo_root() -> Path:
+    """The checkout this package lives in (src/ipeacast/ -> repository root)."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "pyproject.toml").is_file():
+        raise ConfigError(f"pyproject.toml not found in {root}: packaging runs from a checkout")
+    return root
+
+
+def source_date_epoch() -> int:
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw:
+        return DEFAULT_EPOCH
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"SOURCE_DATE_EPOCH must be an integer, got {raw!r}") from exc
+    return max(value, DEFAULT_EPOCH)
+
+
+def _zip_time(epoch: int) -> tuple[int, int, int, int, int, int]:
+    t = time.gmtime(epoch)
+    return (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec - t.tm_sec % 2)
+
+
+def write_zip(path: Path, entries: dict[str, bytes], epoch: int) -> None:
+    """A zip with sorted entries, one timestamp, 0644 files and a fixed compression level."""
+    stamp = _zip_time(epoch)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o100644 << 16
+            info.create_system = 3  # unix, whatever the build machine
+            zf.writestr(info, entries[name], compresslevel=9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buf.getvalue())
+
+
+def _package_files(package_dir: Path, data_patterns: Iterable[str]) -> dict[str, bytes]:
+    """Every .py file of the package and its declared package data, keyed by archive path."""
+    patterns = list(data_patterns)
+    files: dict[str, bytes] = {}
+    for path in sorted(package_dir.rglob("*")):
+        rel = path.relative_to(package_dir)
+        if not path.is_file() or _EXCLUDED_PARTS & set(rel.parts):
+            continue
+        rel_posix = rel.as_posix()
+        if path.suffix == ".py" or any(fnmatch.fnmatch(rel_posix, p) for p in patterns):
+            files[f"{package_dir.name}/{rel_posix}"] = path.read_bytes()
+    if f"{package_dir.name}/__init__.py" not in files:
+        raise ConfigError(f"{package_dir} is not a Python package (no __init__.py)")
+    return files
+
+
+def _metadata(project: dict) -> str:
+    lines = [
+        "Metadata-Version: 2.1",
+        f"Name: {project['name']}",
+        f"Version: {project['version']}",
+    ]
+    if project.get("description"):
+        lines.append(f"Summary: {project['description']}")
+    if project.get("requires-python"):
+        lines.append(f"Requires-Python: {project['requires-python']}")
+    if isinstance(project.get("license"), dict) and project["license"].get("text"):
+        lines.append(f"License: {project['license']['text']}")
+    lines += [f"Requires-Dist: {dep}" for dep in project.get("dependencies", [])]
+    for extra, deps in sorted(project.get("optional-dependencies", {}).items()):
+        lines.append(f"Provides-Extra: {extra}")
+        lines += [f'Requires-Dist: {dep}; extra == "{extra}"' for dep in deps]
+    return "\n".join(lines) + "\n"
+
+
+def _record_line(name: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+
+def build_wheel(root: Path, out_dir: Path, epoch: int) -> Path:
+    """A pure-python wheel of `src/ipeacast` with metadata from pyproject.toml."""
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    project = pyproject["project"]
+    name, version = project["name"], project["version"]
+    package_data = pyproject.get("tool", {}).get("setuptools", {}).get("package-data", {})
+    files = _package_files(root / "src" / name, package_data.get(name, []))
+    dist_info = f"{name}-{version}.dist-info"
+    files[f"{dist_info}/METADATA"] = _metadata(project).encode()
+    files[f"{dist_info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: ipeacast.packaging\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n"
+    )
+    scripts = project.get("scripts", {})
+    if scripts:
+        entry = "[console_scripts]\n" + "".join(f"{k} = {v}\n" for k, v in sorted(scripts.items()))
+        files[f"{dist_info}/entry_points.txt"] = entry.encode()
+    files[f"{dist_info}/top_level.txt"] = f"{name}\n".encode()
+    record = [_record_line(n, files[n]) for n in sorted(files)] + [f"{dist_info}/RECORD,,"]
+    files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    path = out_dir / f"{name}-{version}-py3-none-any.whl"
+    write_zip(path, files, epoch)
+    return path
+
+
+def build_lambda_zip(root: Path, out_dir: Path, epoch: int) -> Path:
+    handler = root / "src" / "lambda" / "handler.py"
+    if not handler.is_file():
+        raise ConfigError(f"Lambda handler {handler} not found")
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    package_data = pyproject.get("tool", {}).get("setuptools", {}).get("package-data", {})
+    files = _package_files(root / "src" / "ipeacast", package_data.get("ipeacast", []))
+    files["handler.py"] = handler.read_bytes()
+    path = out_dir / "lambda.zip"
+    write_zip(path, files, epoch)
+    return path
+
+
+def copy_glue_scripts(root: Path, out_dir: Path, epoch: int) -> list[Path]:
+    out: list[Path] = []
+    for name in GLUE_SCRIPTS:
+        src = root / "src" / "etl" / name
+        if not src.is_file():
+            raise ConfigError(f"Glue script {src} not found")
+        dst = out_dir / "glue" / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(src.read_bytes())
+        os.utime(dst, (epoch, epoch))
+        out.append(dst)
+    return out
+
+
+def build_all(out_dir: str | Path, root: Path | None = None) -> dict[str, dict[str, object]]:
+    """Build every artifact into `out_dir` (emptied first); returns the manifest."""
+    root = root or repo_root()
+    out = Path(out_dir)
+    epoch = source_date_epoch()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    paths = [
+        build_wheel(root, out, epoch),
+        *copy_glue_scripts(root, out, epoch),
+        build_lambda_zip(root, out, epoch),
+    ]
+    manifest = {
+        p.relative_to(out).as_posix(): {
+            "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+            "bytes": p.stat().st_size,
+        }
+        for p in sorted(paths)
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    for name, entry in manifest.items():
+        log.info("built %s %s", name, entry["sha256"][:12])
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ipeacast.packaging", description=__doc__)
+    parser.add_argument("out_dir", nargs="?", default="dist", help="output folder (emptied)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        manifest = build_all(args.out_dir)
+    except ConfigError as exc:
+        print(f"packaging: error: {exc}", file=sys.stderr)
+        return 1
+    for name, entry in manifest.items():
+        print(f"{entry['sha256']}  {args.out_dir}/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
