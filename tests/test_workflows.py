@@ -1,0 +1,429 @@
+"""The delivery workflows, read as data, and the scripts behind them run for real.
+
+actionlint and zizmor run in `make lint-workflows`; these tests pin what the issue asks of the
+workflows themselves (triggers, environments, order, pinning, permissions, concurrency) and run
+scripts/tf.sh against a real Terraform root and scripts/plan-comment.py against real plan output.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+ACTIONS = ROOT / ".github" / "actions"
+SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+EXPECTED = {"pr", "deploy", "dispatch", "drift"}
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / f"{name}.yml").read_text())
+
+
+def triggers(workflow: dict) -> dict:
+    # YAML 1.1 reads the key `on` as True.
+    return workflow.get("on", workflow.get(True))
+
+
+def all_files() -> list[Path]:
+    return sorted(WORKFLOWS.glob("*.yml")) + sorted(ACTIONS.glob("*/action.yml"))
+
+
+def steps_of(path: Path) -> list[dict]:
+    doc = yaml.safe_load(path.read_text())
+    if "jobs" in doc:
+        return [s for job in doc["jobs"].values() for s in job.get("steps", [])]
+    return doc["runs"]["steps"]
+
+
+def needs(job: dict) -> list[str]:
+    value = job.get("needs", [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def ancestors(jobs: dict, name: str) -> set[str]:
+    seen: set[str] = set()
+    todo = needs(jobs[name])
+    while todo:
+        parent = todo.pop()
+        if parent not in seen:
+            seen.add(parent)
+            todo.extend(needs(jobs[parent]))
+    return seen
+
+
+def runs(job: dict) -> list[str]:
+    return [s["run"] for s in job.get("steps", []) if "run" in s]
+
+
+def uses_aws(job: dict) -> bool:
+    return any(s.get("uses") == "./.github/actions/aws-login" for s in job.get("steps", []))
+
+
+def role_of(job: dict) -> str:
+    for step in job.get("steps", []):
+        if step.get("uses") == "./.github/actions/aws-login":
+            return step["with"]["role-to-assume"]
+    return ""
+
+
+def runs_make(job: dict, target: str) -> bool:
+    return any(re.search(rf"\bmake\b[^\n]*\b{target}\b", r) for r in runs(job))
+
+
+# --------------------------------------------------------------------------- triggers
+
+
+def test_the_four_workflows_exist():
+    assert {p.stem for p in WORKFLOWS.glob("*.yml")} == EXPECTED
+
+
+def test_triggers():
+    assert triggers(load("pr")) == {"pull_request": {"branches": ["main"]}}
+    assert triggers(load("deploy")) == {"push": {"branches": ["main"]}}
+    drift = triggers(load("drift"))
+    assert set(drift) == {"schedule", "workflow_dispatch"}
+    assert re.fullmatch(r"[\d*/,-]+( [\d*/,-]+){4}", drift["schedule"][0]["cron"])
+    inputs = triggers(load("dispatch"))["workflow_dispatch"]["inputs"]
+    assert inputs["environment"]["type"] == "choice"
+    assert inputs["environment"]["options"] == ["dev", "prod"]
+    assert set(inputs["action"]["options"]) == {"plan", "apply", "smoke", "run-pipeline"}
+
+
+# --------------------------------------------------------------------------- order and environments
+
+
+def test_deploy_goes_build_then_dev_then_prod():
+    jobs = load("deploy")["jobs"]
+
+    assert jobs["dev"]["environment"] == "dev"
+    assert jobs["prod"]["environment"] == "prod"
+    assert "build" in ancestors(jobs, "dev")
+    assert {"build", "dev", "plan-prod"} <= ancestors(jobs, "prod")
+    for env in ("dev", "prod"):
+        job = jobs[env]
+        order = [r for r in runs(job) if r.startswith("make")]
+        assert order.index("make load-image push-image") < order.index("make apply")
+        assert order.index("make upload-artifacts") < order.index("make apply")
+        assert order[-1] == "make smoke"
+
+
+def test_prod_applies_the_saved_plan_shown_for_approval():
+    jobs = load("deploy")["jobs"]
+    plan, prod = jobs["plan-prod"], jobs["prod"]
+
+    assert "environment" not in plan  # planned before the approval, shown in its summary
+    assert runs_make(plan, "plan")
+    uploaded = [s for s in plan["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert uploaded[0]["with"]["name"] == "tfplan-prod"
+    downloaded = [
+        s["with"]["name"] for s in prod["steps"] if "download-artifact" in s.get("uses", "")
+    ]
+    assert "tfplan-prod" in downloaded
+    assert runs_make(prod, "apply")
+    assert not runs_make(prod, "plan")  # never a fresh plan behind the approval
+
+
+def test_jobs_with_the_deploy_role_run_in_an_environment_and_plans_use_the_plan_role():
+    for name in EXPECTED:
+        for job_name, job in load(name)["jobs"].items():
+            role = role_of(job)
+            if "AWS_DEPLOY_ROLE_ARN" in role:
+                assert job.get("environment"), f"{name}/{job_name} deploys without an environment"
+            plans = runs_make(job, "plan") or runs_make(job, "drift")
+            if plans and "environment" not in job:
+                assert "AWS_PLAN_ROLE_ARN" in role, f"{name}/{job_name}"
+                assert job["env"]["TF_LOCK"] == "false", f"{name}/{job_name}"
+
+
+def test_pr_plans_each_environment_after_the_tests_and_comments_once():
+    jobs = load("pr")["jobs"]
+
+    assert runs(jobs["test"]) == ["make test"]
+    assert jobs["plan"]["needs"] == "test"
+    assert jobs["plan"]["strategy"]["matrix"]["environment"] == ["dev", "prod"]
+    assert jobs["comment"]["needs"] == "plan"
+    assert "scripts/plan-comment.py comment" in runs(jobs["comment"])[0]
+
+
+def test_drift_fails_the_job_through_make_drift():
+    job = load("drift")["jobs"]["drift"]
+
+    assert job["strategy"]["matrix"]["environment"] == ["dev", "prod"]
+    assert job["strategy"]["fail-fast"] is False
+    assert runs_make(job, "drift")
+    drift_step = next(s for s in job["steps"] if s.get("run") == "make drift")
+    assert "continue-on-error" not in drift_step
+
+
+# --------------------------------------------------------------------------- pins, permissions
+
+
+def test_every_third_party_action_is_pinned_by_full_sha_with_its_version():
+    for path in all_files():
+        lines = path.read_text().splitlines()
+        for step in steps_of(path):
+            ref = step.get("uses")
+            if not ref or ref.startswith("./"):
+                continue
+            assert SHA_PIN.match(ref), f"{path.name}: {ref} is not pinned by a full commit SHA"
+            line = next(line for line in lines if f"uses: {ref}" in line)
+            assert re.search(r"# v\d+\.\d+\.\d+$", line), f"{path.name}: no version for {ref}"
+
+
+def test_permissions_are_empty_by_default_and_least_per_job():
+    allowed_writes = {"id-token", "pull-requests"}
+    for name in EXPECTED:
+        workflow = load(name)
+        assert workflow["permissions"] == {}, name
+        for job_name, job in workflow["jobs"].items():
+            perms = job.get("permissions")
+            assert isinstance(perms, dict), f"{name}/{job_name} has no explicit permissions"
+            writes = {k for k, v in perms.items() if v == "write"}
+            assert writes <= allowed_writes, f"{name}/{job_name}: {writes}"
+            assert ("id-token" in writes) == uses_aws(job), f"{name}/{job_name}"
+            if "pull-requests" in writes:
+                assert job_name == "comment" and not uses_aws(job)
+
+
+def test_no_long_lived_keys():
+    for path in all_files():
+        text = path.read_text()
+        assert "aws-access-key-id" not in text
+        assert "secrets." not in text, f"{path.name} uses a secret; roles are variables"
+
+
+def test_no_expressions_inside_run_blocks():
+    for path in all_files():
+        for step in steps_of(path):
+            assert "${{" not in step.get("run", ""), f"{path.name}: {step.get('run')}"
+
+
+def test_checkout_never_persists_credentials():
+    for path in all_files():
+        for step in steps_of(path):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, path.name
+
+
+def test_workflow_steps_are_make_targets_or_repository_scripts():
+    for name in EXPECTED:
+        for job_name, job in load(name)["jobs"].items():
+            for command in runs(job):
+                assert re.match(r"(make |python3 scripts/)", command), f"{name}/{job_name}"
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def test_applies_share_one_group_per_environment_and_are_never_cancelled():
+    groups = {}
+    for name in EXPECTED:
+        for job_name, job in load(name)["jobs"].items():
+            if not runs_make(job, "apply"):
+                continue
+            concurrency = job.get("concurrency")
+            assert concurrency, f"{name}/{job_name} applies without a concurrency group"
+            assert concurrency["cancel-in-progress"] is False
+            groups[(name, job_name)] = concurrency["group"]
+    assert groups[("deploy", "dev")] == "ipeacast-tfstate-dev"
+    assert groups[("deploy", "prod")] == "ipeacast-tfstate-prod"
+    assert groups[("dispatch", "apply")] == "ipeacast-tfstate-${{ inputs.environment }}"
+    # Workflow-level cancellation would cancel applies too.
+    for name in ("deploy", "dispatch", "drift"):
+        assert load(name).get("concurrency", {}).get("cancel-in-progress", False) is False
+
+
+def test_only_applies_join_the_state_groups():
+    # GitHub replaces a pending job when another joins its group: keep plans and smokes out.
+    for name in EXPECTED:
+        for job_name, job in load(name)["jobs"].items():
+            group = (job.get("concurrency") or {}).get("group", "")
+            if "tfstate" in group:
+                assert runs_make(job, "apply"), f"{name}/{job_name}"
+
+
+# --------------------------------------------------------------------------- Makefile and tf.sh
+
+
+def test_make_targets_call_the_scripts():
+    out = subprocess.run(
+        ["make", "-n", "plan", "apply", "drift", "ENV=prod", "IMAGE_TAG=abc"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "bash scripts/tf.sh plan prod" in out
+    assert "bash scripts/tf.sh apply prod" in out
+    assert "bash scripts/tf.sh drift prod" in out
+
+
+@pytest.fixture
+def tf_env(tmp_path, monkeypatch):
+    if shutil.which("terraform") is None:
+        pytest.fail("terraform is required for the tf.sh tests")
+    root = tmp_path / "environments" / "dev"
+    root.mkdir(parents=True)
+    (root / "main.tf").write_text(
+        'variable "image_tag" {\n  type = string\n}\n'
+        'resource "terraform_data" "image" {\n  input = var.image_tag\n}\n'
+    )
+    env = {
+        **os.environ,
+        "TF_ENVIRONMENTS_DIR": str(tmp_path / "environments"),
+        "TF_BUILD_DIR": str(tmp_path / "build"),
+        "TF_DATA_DIR": str(tmp_path / "tfdata"),
+    }
+    env.pop("GITHUB_ACTIONS", None)
+    return tmp_path, env
+
+
+def tf(env: dict, *args: str, image_tag: str = "aaa") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", "scripts/tf.sh", *args],
+        cwd=ROOT,
+        env={**env, "IMAGE_TAG": image_tag},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_apply_needs_a_saved_plan_and_applies_exactly_it(tf_env):
+    tmp, env = tf_env
+    refused = tf(env, "apply", "dev")
+    assert refused.returncode == 1
+    assert "no saved plan" in refused.stderr
+
+    assert tf(env, "plan", "dev", image_tag="aaa").returncode == 0
+    build = tmp / "build" / "dev"
+    assert (build / "exitcode").read_text().strip() == "2"
+    assert '+ input  = "aaa"' in (build / "plan.txt").read_text()
+    # A later run with another tag applies the saved plan, not a fresh one.
+    applied = tf(env, "apply", "dev", image_tag="bbb")
+    assert applied.returncode == 0, applied.stderr
+    state = json.loads((tmp / "environments" / "dev" / "terraform.tfstate").read_text())
+    assert state["resources"][0]["instances"][0]["attributes"]["input"]["value"] == "aaa"
+
+
+def test_drift_exits_2_when_the_environment_differs(tf_env):
+    _, env = tf_env
+    assert tf(env, "plan", "dev", image_tag="aaa").returncode == 0
+    assert tf(env, "apply", "dev").returncode == 0
+
+    same = tf(env, "drift", "dev", image_tag="aaa")
+    drifted = tf(env, "drift", "dev", image_tag="zzz")
+
+    assert same.returncode == 0
+    assert "no drift in dev" in same.stderr
+    assert drifted.returncode == 2
+    assert "drift: environment 'dev' differs" in drifted.stderr
+
+
+def test_tf_sh_rejects_unknown_environments_and_bad_tags(tf_env):
+    _, env = tf_env
+    assert "no Terraform root for environment 'qa'" in tf(env, "plan", "qa").stderr
+    assert "not a valid image tag" in tf(env, "plan", "dev", image_tag="a;b").stderr
+
+
+# --------------------------------------------------------------------------- plan comment
+
+
+def plan_comment():
+    spec = importlib.util.spec_from_file_location("plan_comment", ROOT / "scripts/plan-comment.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["plan_comment"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_plan_summary_from_real_terraform_output(tf_env):
+    tmp, env = tf_env
+    assert tf(env, "plan", "dev").returncode == 0
+    pc = plan_comment()
+
+    summary = subprocess.run(
+        [sys.executable, "scripts/plan-comment.py", "summary", str(tmp / "build" / "dev")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    plan = pc.load_plan(tmp / "build" / "dev")
+
+    assert summary.startswith("### `dev`: 1 to add, 0 to change, 0 to destroy")
+    assert "`terraform_data.image`" in summary
+    assert plan.changes == [{"address": "terraform_data.image", "action": "create"}]
+    changes = json.loads((tmp / "build" / "dev" / "changes.json").read_text())
+    assert changes["counts"]["create"] == 1
+
+
+def test_comment_stays_well_under_the_github_limit_for_huge_plans(tmp_path):
+    pc = plan_comment()
+    huge = "Terraform will perform the following actions:\n" + "  + x = 1\n" * 50_000
+    rows = [{"address": f"aws_s3_object.o[{i}]", "action": "create"} for i in range(500)]
+    plans = [
+        pc.EnvPlan("dev", "changes", {"create": 500}, rows, huge),
+        pc.EnvPlan("prod", "failed"),
+    ]
+
+    body = pc.render_comment(plans, run_url="https://github.com/o/r/actions/runs/1")
+
+    assert len(body) <= pc.COMMENT_BUDGET < 65_535
+    assert body.startswith(pc.MARKER)
+    assert "Truncated to" in body
+    assert "job summary" in body
+    assert "`prod`: plan **failed**" in body
+    assert "460 more" in body
+
+
+def test_comment_fence_survives_backticks_in_the_plan():
+    pc = plan_comment()
+    plan = pc.EnvPlan("dev", "changes", {"update": 1}, [], 'x = "```oops```"\n')
+
+    body = pc.render_comment([plan])
+
+    assert "\n````\n" in body
+
+
+def test_comment_is_updated_in_place_not_duplicated():
+    pc = plan_comment()
+    calls = []
+    comments = [{"id": 7, "body": "unrelated"}, {"id": 9, "body": f"{pc.MARKER}\nold plan"}]
+
+    def api(method, path, payload):
+        calls.append((method, path))
+        return comments if method == "GET" else {"id": 11}
+
+    assert pc.upsert_comment(api, "o/r", 5, "new body") == ("updated", 9)
+    assert calls[-1] == ("PATCH", "/repos/o/r/issues/comments/9")
+
+    comments = [{"id": 7, "body": "unrelated"}]
+    assert pc.upsert_comment(api, "o/r", 5, "new body") == ("created", 11)
+    assert calls[-1] == ("POST", "/repos/o/r/issues/5/comments")
+
+
+# --------------------------------------------------------------------------- lint script
+
+
+def test_lint_workflows_fails_loudly_when_a_tool_is_missing(tmp_path):
+    result = subprocess.run(
+        ["bash", "scripts/lint-workflows.sh"],
+        cwd=ROOT,
+        env={**os.environ, "VENV": str(tmp_path / "no-venv")},
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 1
+    assert "missing tool" in result.stderr and "zizmor" in result.stderr
