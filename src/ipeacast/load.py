@@ -115,10 +115,9 @@ def publish_by_series(
         df.repartition("series").write.mode("error").partitionBy("series").parquet(
             storage.spark_path(staging)
         )
-        staged = spark.read.parquet(storage.spark_path(staging))
         if check is not None:
-            check(staged)
-        series_list = sorted(r.series for r in staged.select("series").distinct().collect())
+            check(spark.read.parquet(storage.spark_path(staging)))
+        series_list = _staged_series(staging)
         if not series_list:
             raise ValidationError("not-empty", f"nothing to publish to {zone}/")
         published = {}
@@ -133,6 +132,17 @@ def publish_by_series(
             storage.delete_prefix(staging)
         except Exception as exc:  # cleanup must not hide the real error
             log.warning("could not remove staging %s: %s", staging, exc)
+
+
+def _staged_series(staging: str) -> list[str]:
+    """Series codes present in a staging folder, read from its `series=<code>/` folder names."""
+    root = storage.parse(staging).uri.rstrip("/") + "/series="
+    found = set()
+    for uri in storage.list_files(staging):
+        location = storage.parse(uri).uri
+        if location.startswith(root) and location.endswith(".parquet"):
+            found.add(location[len(root) :].split("/", 1)[0])
+    return sorted(found)
 
 
 def read_partition(spark: SparkSession, uri: str, series: str) -> DataFrame:

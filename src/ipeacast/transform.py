@@ -53,8 +53,8 @@ def from_pandas(spark: SparkSession, series: str, observations: pd.DataFrame) ->
             "price": observations["price"].astype("float64"),
         }
     )
-    # NaN (no value that day) becomes null so Spark's null handling applies.
-    pdf["price"] = pdf["price"].astype(object).where(pdf["price"].notna(), None)
+    # Days without a value stay NaN (Arrow's fast path needs a float column); clean_daily drops
+    # NaN and null alike.
     return spark.createDataFrame(pdf, schema=RAW_SCHEMA)
 
 
