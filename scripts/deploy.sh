@@ -13,7 +13,7 @@
 #
 # Where things are: Terraform outputs of ENV (scripts/tf.sh outputs), unless given directly:
 #   LAKE_BUCKET, ECR_REPOSITORY (name or URL), STATE_MACHINE (ARN or name).
-# Output names: TF_OUTPUT_BUCKET (lake_bucket_name), TF_OUTPUT_ECR (ecr_repository_url),
+# Output names: TF_OUTPUT_BUCKET (lake_bucket), TF_OUTPUT_ECR (ecr_repository_url),
 #   TF_OUTPUT_STATE_MACHINE (state_machine_arn).
 # Other settings: IMAGE_TAG (default: git HEAD), IMAGE_TAR, SERIES, SMOKE_TIMEOUT (seconds), DIST.
 set -euo pipefail
@@ -55,7 +55,7 @@ print(outputs[name]["value"])
 PY
 }
 
-bucket() { [ -n "${LAKE_BUCKET:-}" ] && echo "$LAKE_BUCKET" || tf_output "${TF_OUTPUT_BUCKET:-lake_bucket_name}"; }
+bucket() { [ -n "${LAKE_BUCKET:-}" ] && echo "$LAKE_BUCKET" || tf_output "${TF_OUTPUT_BUCKET:-lake_bucket}"; }
 repository() { [ -n "${ECR_REPOSITORY:-}" ] && echo "$ECR_REPOSITORY" || tf_output "${TF_OUTPUT_ECR:-ecr_repository_url}"; }
 state_machine() { [ -n "${STATE_MACHINE:-}" ] && echo "$STATE_MACHINE" || tf_output "${TF_OUTPUT_STATE_MACHINE:-state_machine_arn}"; }
 

@@ -13,7 +13,9 @@
 #                     (environments/ENV/backend.hcl is passed too when it exists)
 #   TF_LOCK           true|false: take the state lock while planning (default true; read-only
 #                     plan roles use false, they cannot write the lock object)
-#   IMAGE_TAG         training image tag for this deployment (exported as TF_VAR_image_tag)
+#   AWS_REGION        also passed as -backend-config=region=... when set
+#   IMAGE_TAG         training image tag (commit SHA) to deploy, exported as
+#                     TF_VAR_training_image_tag
 #   TF_ENVIRONMENTS_DIR, TF_BUILD_DIR   where the roots and saved plans live
 #                     (default environments/ and .tfbuild/; the tests point them elsewhere)
 set -euo pipefail
@@ -37,7 +39,7 @@ lock=${TF_LOCK:-true}
 export TF_IN_AUTOMATION=1 TF_INPUT=0
 if [ -n "${IMAGE_TAG:-}" ]; then
   [[ "$IMAGE_TAG" =~ ^[A-Za-z0-9_.-]{1,128}$ ]] || die "IMAGE_TAG '$IMAGE_TAG' is not a valid image tag"
-  export TF_VAR_image_tag="$IMAGE_TAG"
+  export TF_VAR_training_image_tag="$IMAGE_TAG"
 fi
 
 tf() { terraform -chdir="$root" "$@"; }
@@ -46,6 +48,9 @@ init() {
   local args=(-input=false)
   if [ -f "$root/backend.hcl" ]; then args+=(-backend-config=backend.hcl); fi
   if [ -n "${TF_STATE_BUCKET:-}" ]; then args+=("-backend-config=bucket=$TF_STATE_BUCKET"); fi
+  if [ -n "${TF_STATE_BUCKET:-}" ] && [ -n "${AWS_REGION:-}" ]; then
+    args+=("-backend-config=region=$AWS_REGION")
+  fi
   tf init "${args[@]}" >&2
 }
 

@@ -276,8 +276,8 @@ def tf_env(tmp_path, monkeypatch):
     root = tmp_path / "environments" / "dev"
     root.mkdir(parents=True)
     (root / "main.tf").write_text(
-        'variable "image_tag" {\n  type = string\n}\n'
-        'resource "terraform_data" "image" {\n  input = var.image_tag\n}\n'
+        'variable "training_image_tag" {\n  type = string\n}\n'
+        'resource "terraform_data" "image" {\n  input = var.training_image_tag\n}\n'
     )
     env = {
         **os.environ,
