@@ -186,3 +186,17 @@ def test_bad_content_is_rejected_before_anything_is_stored(tmp_path):
 def test_missing_snapshot_says_to_run_extract_first(tmp_path):
     with pytest.raises(ExtractError, match="run the extract step first"):
         extract.latest_snapshot(str(tmp_path), CODE, "2024-01-04")
+
+
+@responses.activate
+def test_ipeadatapy_is_left_as_it_was_after_a_failure():
+    import sys
+
+    import ipeadatapy  # noqa: F401
+
+    module = sys.modules["ipeadatapy.api_call"]
+    before = module.req
+    responses.add(responses.GET, META_URL, status=500)
+    with pytest.raises(ExtractError):
+        extract.fetch_ipeadata(CODE, FAST)
+    assert module.req is before is requests

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from pyspark import SparkConf
 from pyspark.sql import SparkSession
@@ -32,10 +33,16 @@ def get_spark(app_name: str = "ipeacast") -> SparkSession:
         for key, value in RUNTIME_CONF.items():
             active.conf.set(key, value)
         return active
+    # Local mode: bind to loopback (no network needed) before the JVM starts.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.appName(app_name)
     # spark-submit (Glue, EMR) sets spark.master; a plain `python` process gets local mode.
     if not SparkConf().contains("spark.master"):
         builder = builder.master(os.environ.get("IPEACAST_SPARK_MASTER", "local[*]"))
+        log4j = Path(__file__).with_name("log4j2.properties")
+        builder = builder.config(
+            "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}"
+        )
     for key, value in {**LOCAL_CONF, **RUNTIME_CONF}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
