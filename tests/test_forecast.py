@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from datetime import date
 
 import numpy as np
@@ -173,11 +175,10 @@ def read_predictions(root, run_date="2020-05-17") -> pd.DataFrame:
 
 def test_publish_writes_predictions_and_model_sidecars(model_dir, tmp_path, result):
     root = tmp_path / "lake"
-    out = publish_forecast(str(model_dir), str(root), SERIES, "2020-05-17")
+    out = publish_forecast(model_dir, str(root), SERIES, "2020-05-17")  # a Path is fine too
     assert out["rows"] == 6
     published = read_predictions(root)
-    assert list(published.columns) == list(PREDICTION_COLUMNS)  # partition keys only in the path
-    pd.testing.assert_frame_equal(published, result.forecast[list(PREDICTION_COLUMNS)])
+    pd.testing.assert_frame_equal(published, result.forecast)  # copied as written
     pred_part = lake.partition(str(root), "predictions", SERIES, "2020-05-17")
     csv = pd.read_csv(io.BytesIO(storage.read_bytes(lake.join(pred_part, "forecast.csv"))))
     assert set(csv["series"]) == {SERIES}
@@ -198,10 +199,11 @@ def test_failed_publish_leaves_the_previous_predictions_intact(model_dir, tmp_pa
     before = read_predictions(root)
 
     # A second run whose forecast is broken (a NaN point forecast) is rejected ...
-    bad = pd.read_parquet(model_dir / "forecast.parquet")
+    good_csv = (model_dir / "forecast.csv").read_text()
+    bad = pd.read_csv(model_dir / "forecast.csv")
     bad.loc[0, "point_forecast"] = np.nan
-    bad.to_parquet(model_dir / "forecast.parquet", index=False)
-    with pytest.raises(TrainingError, match="missing or infinite"):
+    bad.to_csv(model_dir / "forecast.csv", index=False)
+    with pytest.raises(TrainingError, match="line 2: point_forecast is missing"):
         publish_forecast(str(model_dir), str(root), SERIES, "2020-05-17")
     pd.testing.assert_frame_equal(read_predictions(root), before)
 
@@ -209,14 +211,29 @@ def test_failed_publish_leaves_the_previous_predictions_intact(model_dir, tmp_pa
     def broken_replace(staged, target):
         raise OSError("disk full")
 
+    (model_dir / "forecast.csv").write_text(good_csv)
     monkeypatch.setattr(storage, "replace_prefix", broken_replace)
-    bad.loc[0, "point_forecast"] = 1.0
-    bad.loc[0, ["lower", "upper"]] = [0.0, 2.0]
-    bad.to_parquet(model_dir / "forecast.parquet", index=False)
     with pytest.raises(StorageError, match="disk full"):
         publish_forecast(str(model_dir), str(root), SERIES, "2020-05-17")
     pd.testing.assert_frame_equal(read_predictions(root), before)
     assert [p for p in storage.list_files(str(root)) if "_staging" in p] == []
+
+
+def test_publish_rejects_a_file_that_is_not_parquet(model_dir, tmp_path):
+    (model_dir / "forecast.parquet").write_bytes(b"not parquet")
+    with pytest.raises(TrainingError, match="not a Parquet file"):
+        publish_forecast(str(model_dir), str(tmp_path / "lake"), SERIES, "2020-05-17")
+    assert storage.list_files(str(tmp_path / "lake")) == []
+
+
+def test_importing_the_forecast_module_loads_no_data_library():
+    # The publish Lambda is packaged without pandas/numpy/pyarrow and imports this module.
+    code = (
+        "import sys, ipeacast.forecast\n"
+        "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow', 'sklearn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_publish_rejects_a_forecast_of_another_run_date(model_dir, tmp_path):

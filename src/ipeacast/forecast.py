@@ -2,43 +2,35 @@
 
 The forecast origin is the last day of the last complete month of the table. Horizon h targets
 the h-th calendar month after the origin month: M+1 is the month right after the origin.
+
+Importing this module is cheap (standard library only): the publish Lambda, packaged without
+pandas or pyarrow, calls `publish_forecast`, which copies the trainer's files as bytes.
 """
 
 from __future__ import annotations
 
+import calendar
+import csv
 import io
 import json
 import logging
 import math
+import os
 import platform
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ipeacast import lake, storage
-from ipeacast.backtest import (
-    CHAMPION,
-    comparison_table,
-    horizon_metrics,
-    select_champion,
-    walk_forward,
-)
 from ipeacast.errors import StorageError, TrainingError
-from ipeacast.model import (
-    FEATURE_REFERENCES,
-    MODEL_NAME,
-    SCALE_MIN_PERIODS,
-    SCALE_WINDOW,
-    ModelConfig,
-    make_candidates,
-    prepare,
-)
+
+if TYPE_CHECKING:  # pandas, numpy and scikit-learn load lazily: the Lambda imports this module
+    import pandas as pd
+
+    from ipeacast.model import ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +71,15 @@ class TrainingResult:
     versions: dict[str, str]
 
 
-def origin_date(month: pd.Timestamp) -> date:
+def origin_date(month: date | datetime) -> date:
     """The forecast origin for an origin month: its last calendar day."""
-    return (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
+    return date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
 
 
-def target_month(month: pd.Timestamp, horizon: int) -> date:
+def target_month(month: date | datetime, horizon: int) -> date:
     """First day of the month `horizon` months after the origin month (horizon 1 = M+1)."""
-    return (pd.Timestamp(month) + pd.DateOffset(months=horizon)).date()
+    index = month.year * 12 + month.month - 1 + horizon
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def train_and_forecast(
@@ -97,6 +90,25 @@ def train_and_forecast(
     run_date: date | str,
 ) -> TrainingResult:
     """Backtest every candidate, pick the champion per horizon, and forecast from the last month."""
+    import numpy as np
+    import pandas as pd
+
+    from ipeacast.backtest import (
+        CHAMPION,
+        comparison_table,
+        horizon_metrics,
+        select_champion,
+        walk_forward,
+    )
+    from ipeacast.model import (
+        FEATURE_REFERENCES,
+        MODEL_NAME,
+        SCALE_MIN_PERIODS,
+        SCALE_WINDOW,
+        make_candidates,
+        prepare,
+    )
+
     t0 = time.perf_counter()
     data = prepare(table, cfg.features)
     origin = len(data) - 1
@@ -249,11 +261,13 @@ def library_versions() -> dict[str, str]:
 
 
 def _json_default(value: Any) -> Any:
+    import numpy as np
+
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
         return float(value)
-    if isinstance(value, pd.Timestamp | date):
+    if isinstance(value, date):  # also pandas Timestamps (a datetime subclass)
         return value.isoformat()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
@@ -264,7 +278,7 @@ def _clean(value: Any) -> Any:
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
-    if isinstance(value, float | np.floating) and not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):  # numpy floats subclass float
         return None
     return value
 
@@ -301,42 +315,68 @@ def load_model(path: str | Path) -> dict[str, Any]:
     return skops.io.load(path, trusted=untrusted)
 
 
-def validate_forecast(
-    df: pd.DataFrame, series: str | None = None, run_date: str | None = None
-) -> None:
-    """Check a forecast table before publication; raise TrainingError naming the fault."""
-    missing = [c for c in PREDICTION_COLUMNS if c not in df.columns]
+def _number(row: dict[str, str], column: str, line: int) -> float:
+    text = (row.get(column) or "").strip()
+    if not text:
+        raise TrainingError(f"forecast.csv line {line}: {column} is missing")
+    try:
+        value = float(text)
+    except ValueError:
+        raise TrainingError(f"forecast.csv line {line}: {column} is not a number") from None
+    if not math.isfinite(value):
+        raise TrainingError(f"forecast.csv line {line}: {column} is not finite")
+    return value
+
+
+def validate_forecast_csv(
+    data: bytes, series: str | None = None, run_date: str | None = None
+) -> list[dict[str, str]]:
+    """Check the forecast (CSV form) before publication; raise TrainingError naming the fault."""
+    try:
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise TrainingError(f"forecast.csv is not readable CSV: {exc}") from exc
+    if not rows:
+        raise TrainingError("forecast.csv has no rows")
+    missing = [c for c in (*PARTITION_COLUMNS, *PREDICTION_COLUMNS) if c not in rows[0]]
     if missing:
-        raise TrainingError(f"forecast lacks column(s) {missing}")
-    if df.empty:
-        raise TrainingError("forecast has no rows")
-    horizons = sorted(df["horizon"].astype(int))
-    if horizons != list(range(1, len(df) + 1)):
-        raise TrainingError(f"forecast horizons must be 1..{len(df)}, got {horizons}")
-    values = df[["point_forecast", "lower", "upper"]].to_numpy(dtype=float)
-    if not np.isfinite(values).all():
-        raise TrainingError("forecast has a missing or infinite value")
-    if not ((values[:, 1] <= values[:, 0]) & (values[:, 0] <= values[:, 2])).all():
-        raise TrainingError("forecast has a row with point_forecast outside [lower, upper]")
-    if series is not None and "series" in df.columns and set(df["series"]) != {series}:
-        raise TrainingError(f"forecast is for series {sorted(set(df['series']))}, not {series}")
-    if run_date is not None and "run_date" in df.columns and set(df["run_date"]) != {run_date}:
-        raise TrainingError(
-            f"forecast is for run_date {sorted(set(df['run_date']))}, not {run_date}"
-        )
+        raise TrainingError(f"forecast.csv lacks column(s) {missing}")
+    horizons = []
+    for line, row in enumerate(rows, start=2):
+        point = _number(row, "point_forecast", line)
+        lower = _number(row, "lower", line)
+        upper = _number(row, "upper", line)
+        if not lower <= point <= upper:
+            raise TrainingError(
+                f"forecast.csv line {line}: point_forecast {point} outside [{lower}, {upper}]"
+            )
+        try:
+            horizons.append(int(row["horizon"]))
+        except (TypeError, ValueError):
+            raise TrainingError(f"forecast.csv line {line}: horizon is not an integer") from None
+        if series is not None and row["series"] != series:
+            raise TrainingError(f"forecast is for series {row['series']!r}, not {series!r}")
+        if run_date is not None and row["run_date"] != run_date:
+            raise TrainingError(f"forecast is for run_date {row['run_date']!r}, not {run_date!r}")
+    if sorted(horizons) != list(range(1, len(rows) + 1)):
+        raise TrainingError(f"forecast horizons must be 1..{len(rows)}, got {horizons}")
+    return rows
 
 
 def publish_forecast(
-    model_dir: str, lake_root: str, series: str, run_date: date | str
+    model_dir: str | os.PathLike, lake_root: str, series: str, run_date: date | str
 ) -> dict[str, Any]:
     """Publish a trained model directory to the lake, replacing each partition whole.
 
-    Forecast Parquet (without the partition columns series/run_date) and CSV (with them) go to
-    `predictions/series=X/run_date=D/`; metrics.json (required) and model.skops, features.json,
-    versions.json (when present) go to `models/series=X/run_date=D/`. Both are staged and
-    validated first; the previous partitions are replaced only after that, so a failure leaves them
-    intact. `model_dir` is a local path or a URI.
+    forecast.parquet and forecast.csv are copied as bytes to `predictions/series=X/run_date=D/`
+    (their rows carry series and run_date too, equal to the partition's). metrics.json (required)
+    and model.skops, features.json, versions.json (when present) go to
+    `models/series=X/run_date=D/`. Everything is staged and validated first (the CSV's rows, the
+    Parquet's magic bytes, the JSON); the previous partitions are replaced only after that, so a
+    failure leaves them intact.
+    `model_dir` is a local path or a URI. Standard library only (runs in the publish Lambda).
     """
+    model_dir = os.fspath(model_dir)
     run_date = str(run_date)
     pred_target = lake.partition(lake_root, "predictions", series, run_date)
     model_target = lake.partition(lake_root, "models", series, run_date)
@@ -345,22 +385,18 @@ def publish_forecast(
     pred_stage = lake.join(lake_root, "predictions", f"series={series}", f"_staging-{token}")
     model_stage = lake.join(lake_root, "models", f"series={series}", f"_staging-{token}")
     try:
-        forecast = pd.read_parquet(
-            io.BytesIO(storage.read_bytes(lake.join(model_dir, "forecast.parquet")))
-        )
-        validate_forecast(forecast, series, run_date)
+        csv_bytes = storage.read_bytes(lake.join(model_dir, "forecast.csv"))
+        rows = validate_forecast_csv(csv_bytes, series, run_date)
+        parquet = storage.read_bytes(lake.join(model_dir, "forecast.parquet"))
+        if len(parquet) < 12 or parquet[:4] != b"PAR1" or parquet[-4:] != b"PAR1":
+            raise TrainingError(f"{model_dir}/forecast.parquet is not a Parquet file")
         metrics_bytes = storage.read_bytes(lake.join(model_dir, "metrics.json"))
         try:
             json.loads(metrics_bytes)
         except ValueError as exc:
             raise TrainingError(f"{model_dir}/metrics.json is not valid JSON: {exc}") from exc
-        table = forecast.drop(columns=[c for c in PARTITION_COLUMNS if c in forecast.columns])
-        buf = io.BytesIO()
-        table.to_parquet(buf, index=False)
-        storage.write_bytes(lake.join(pred_stage, "forecast.parquet"), buf.getvalue())
-        storage.write_bytes(
-            lake.join(pred_stage, "forecast.csv"), forecast.to_csv(index=False).encode()
-        )
+        storage.write_bytes(lake.join(pred_stage, "forecast.parquet"), parquet)
+        storage.write_bytes(lake.join(pred_stage, "forecast.csv"), csv_bytes)
         storage.write_bytes(lake.join(model_stage, "metrics.json"), metrics_bytes)
         for name in PUBLISHED_MODEL_FILES[1:]:
             src = lake.join(model_dir, name)
@@ -377,5 +413,5 @@ def publish_forecast(
         storage.delete_prefix(pred_stage)
         storage.delete_prefix(model_stage)
         raise StorageError(f"publishing the forecast to {pred_target} failed: {exc}") from exc
-    log.info("published %d forecast rows to %s", len(forecast), pred_target)
-    return {"predictions": pred_target, "models": model_target, "rows": len(forecast)}
+    log.info("published %d forecast rows to %s", len(rows), pred_target)
+    return {"predictions": pred_target, "models": model_target, "rows": len(rows)}
