@@ -64,6 +64,40 @@ def load_step(spark, cfg: RunConfig) -> dict:
     return {"final": published[cfg.series], "complete_months": months[cfg.series]}
 
 
+def train_step(cfg: RunConfig, work_dir: str) -> dict:
+    """Run the training entry point in-process, through the SageMaker directory contract."""
+    from pathlib import Path
+
+    from ipeacast import trainer
+    from ipeacast.errors import TrainingError
+
+    final = lake.partition(cfg.lake, "final", cfg.series, cfg.run_date)
+    hyperparameters = {"series": cfg.series, "run_id": cfg.run_id, "run_date": str(cfg.run_date)}
+    base = trainer.prepare_local_tree(work_dir, final, hyperparameters)
+    if trainer.main(["--base-dir", str(base), "--quiet"]) != 0:
+        reason = (Path(base) / "output" / "failure").read_text().strip().splitlines()[0]
+        raise TrainingError(f"training failed: {reason}")
+    return {"model_dir": str(Path(base) / "model")}
+
+
+def publish_step(cfg: RunConfig, model_dir: str) -> dict:
+    """Forecast + metrics to predictions/ and models/, then the report under reports/."""
+    import pandas as pd
+
+    from ipeacast import forecast, report
+
+    published = forecast.publish_forecast(model_dir, cfg.lake, cfg.series, cfg.run_date)
+    table = pd.read_parquet(lake.partition(cfg.lake, "final", cfg.series, cfg.run_date))
+    out_dir = lake.partition(cfg.lake, "reports", cfg.series, cfg.run_date)
+    paths = report.write_report(model_dir, out_dir, table)
+    return {
+        "predictions": published["predictions"],
+        "models": published["models"],
+        "report_png": paths["png"],
+        "report_md": paths["markdown"],
+    }
+
+
 @dataclass
 class StepLog:
     """Times each step and keeps what it wrote, for the run summary."""
@@ -81,7 +115,9 @@ class StepLog:
 
 
 def run_pipeline(cfg: RunConfig, echo: Callable[[str], None] = print) -> dict:
-    """extract -> transform -> load, locally, with one SparkSession for the whole run."""
+    """extract -> transform -> load -> train -> publish, locally, with one SparkSession."""
+    import tempfile
+
     steps = StepLog(echo)
     steps.run("extract", lambda: extract_step(cfg))
     from ipeacast.spark import get_spark
@@ -90,6 +126,10 @@ def run_pipeline(cfg: RunConfig, echo: Callable[[str], None] = print) -> dict:
     steps.outputs.pop("spark")
     steps.run("transform", lambda: transform_step(spark, cfg))
     steps.run("load", lambda: load_step(spark, cfg))
+    with tempfile.TemporaryDirectory(prefix="ipeacast-opt-ml-") as work_dir:
+        model_dir = steps.run("train", lambda: train_step(cfg, work_dir))["model_dir"]
+        steps.outputs.pop("train")
+        steps.run("publish", lambda: publish_step(cfg, model_dir))
     return steps.outputs
 
 
@@ -115,7 +155,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for step, result in outputs.items():
         for key, value in result.items():
             print(f"  {step:<10} {key:<16} {value}")
+    print(f"\n{summary_table(cfg)}")
     return 0
+
+
+def summary_table(cfg: RunConfig) -> str:
+    """The forecast and the backtest metrics per horizon, as printed at the end of a run."""
+    import json
+
+    from ipeacast import report, storage
+
+    models = lake.partition(cfg.lake, "models", cfg.series, cfg.run_date)
+    metrics = json.loads(storage.read_bytes(lake.join(models, "metrics.json")))
+    return report.metrics_table_text(metrics)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
