@@ -123,6 +123,7 @@ os.environ.update(LAKE_BUCKET="lake-bucket-1", TRAINING_ROLE_ARN="arn:aws:iam::1
                   TRAINING_IMAGE_URI="123456789012.dkr.ecr.us-east-1.amazonaws.com/i:abc")
 event = {"action": "prepare_training", "series": "S1", "run_id": "r-1", "run_date": "2026-01-31"}
 print(json.dumps(handler.handler(event, None)))
+import ipeacast.forecast  # the publish action's module
 print(sorted(m for m in sys.modules if m.split(".")[0] in {"pandas", "pyarrow", "numpy", "boto3"}))
 """
     result = subprocess.run(

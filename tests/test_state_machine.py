@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import subprocess
-import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from types import SimpleNamespace
 import boto3
 import moto_patches
 import pytest
+from model_artifacts import model_tarball
 from moto import mock_aws
 from moto.moto_api import state_manager
 
@@ -147,27 +147,12 @@ def test_every_task_catches_everything_and_alerts():
 # --- executions in moto -------------------------------------------------------------------------
 
 
-def _model_tarball(run_date: str) -> bytes:
-    """What the trainer leaves in /opt/ml/model, packed the way SageMaker packs it."""
-    files = {
-        "metrics.json": json.dumps({"champion": "ridge", "mae": {"1": 1.0}}).encode(),
-        "forecast.csv": f"series,run_date,target_month\n{SERIES},{run_date},2026-12\n".encode(),
-        "forecast.parquet": b"PAR1-not-read-by-publish-PAR1",
-    }
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 def _write_model_artifact(request: dict) -> None:
     """Act as the training container: write model.tar.gz where SageMaker would."""
     uri = request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
     uri = f"{uri}/{request['TrainingJobName']}/output/model.tar.gz"
-    storage.write_bytes(uri, _model_tarball(request["HyperParameters"]["run_date"]))
+    hp = request["HyperParameters"]
+    storage.write_bytes(uri, model_tarball(SERIES, hp["run_date"], hp["run_id"]))
 
 
 def _lambda_zip() -> bytes:

@@ -4,8 +4,9 @@ Actions (`event["action"]`):
 - `prepare_training`: returns the SageMaker CreateTrainingJob request for the run
   (`ipeacast.training_job`); it touches no AWS API, so its role needs no data access.
 - `publish`: reads the training job's `model.tar.gz` from S3 and publishes the forecast and
-  metrics to the lake with `ipeacast.forecast.publish_forecast` (files are copied as bytes: no
-  pandas or pyarrow in the Lambda package).
+  metrics to the lake with `ipeacast.forecast.publish_forecast`, the same function the local run
+  uses. It validates the CSV form and copies the files as bytes, so neither action needs pandas,
+  pyarrow or numpy: the zip is pure Python and the runtime's boto3 is the only dependency.
 
 Configuration comes from environment variables, read once per call: LAKE_BUCKET, LAKE_PREFIX,
 TRAINING_IMAGE_URI, TRAINING_ROLE_ARN, TRAINING_INSTANCE_TYPE, ... (see docs/aws.md).
@@ -22,7 +23,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ipeacast import lake, storage
+from ipeacast import storage
 from ipeacast.errors import ConfigError, StorageError
 from ipeacast.training_job import (
     RunInput,
@@ -70,15 +71,9 @@ def publish(event: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ipeacast-model-") as tmp:
         model_dir = Path(tmp)
         _extract_model(archive, model_dir)
-        publish_forecast(model_dir, lake_root, run.series, run.run_date)
-    result = {
-        "series": run.series,
-        "run_id": run.run_id,
-        "run_date": run.run_date,
-        "predictions": lake.partition(lake_root, "predictions", run.series, run.run_date) + "/",
-        "models": lake.partition(lake_root, "models", run.series, run.run_date) + "/",
-    }
-    log.info("published %s", result["predictions"])
+        published = publish_forecast(str(model_dir), lake_root, run.series, run.run_date)
+    result = {"series": run.series, "run_id": run.run_id, "run_date": run.run_date, **published}
+    log.info("published %s", result.get("predictions"))
     return result
 
 
