@@ -1,0 +1,564 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  repository   = "${var.github_owner}/${var.github_repo}"
+  state_bucket = coalesce(var.state_bucket_name, "${var.project}-tfstate-${local.account_id}-${local.region}")
+  # State keys are <project>/<env>/terraform.tfstate (environments/<env>/backend.tf).
+  state_prefix = var.project
+
+  oidc_url          = "https://token.actions.githubusercontent.com"
+  oidc_host         = "token.actions.githubusercontent.com"
+  oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
+
+  # The only OIDC subjects that may assume a role: a job bound to the GitHub environment, or a
+  # pull request (read-only plan).
+  deploy_subjects = { for env in var.environments : env => "repo:${local.repository}:environment:${env}" }
+  plan_subject    = "repo:${local.repository}:pull_request"
+
+  arn = {
+    for env in var.environments : env => {
+      s3 = [
+        "arn:${local.partition}:s3:::${var.project}-${env}-*",
+        "arn:${local.partition}:s3:::${var.project}-${env}-*/*",
+      ]
+      kms_alias = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:alias/${var.project}-${env}"]
+      iam_role  = ["arn:${local.partition}:iam::${local.account_id}:role/${var.project}-${env}-*"]
+      glue = [
+        "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog",
+        "arn:${local.partition}:glue:${local.region}:${local.account_id}:job/${var.project}-${env}-*",
+        "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${var.project}_${env}",
+        "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${var.project}_${env}/*",
+      ]
+      lambda = ["arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.project}-${env}-*"]
+      logs = flatten([
+        for group in ["/aws/lambda/${var.project}-${env}-*", "/aws/vendedlogs/states/${var.project}-${env}-*", "/aws-glue/jobs/${var.project}-${env}"] : [
+          "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${group}",
+          "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${group}:*",
+        ]
+      ])
+      states = [
+        "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${var.project}-${env}-*",
+        "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${var.project}-${env}-*:*",
+      ]
+      scheduler = [
+        "arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule-group/${var.project}-${env}",
+        "arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule/${var.project}-${env}/*",
+      ]
+      sns = [
+        "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.project}-${env}-*",
+      ]
+      cloudwatch = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.project}-${env}-*"]
+      ecr        = ["arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${var.project}-${env}-*"]
+    }
+  }
+
+  # What `terraform plan` needs to refresh the stack, by service. Explicit lists: no wildcard.
+  read_actions = {
+    s3 = [
+      "s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketPolicy", "s3:GetBucketPolicyStatus",
+      "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
+      "s3:GetBucketOwnershipControls", "s3:GetLifecycleConfiguration", "s3:GetBucketLogging",
+      "s3:GetBucketTagging", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketWebsite",
+      "s3:GetAccelerateConfiguration", "s3:GetBucketRequestPayment", "s3:GetReplicationConfiguration",
+      "s3:GetBucketObjectLockConfiguration", "s3:GetBucketNotification",
+    ]
+    kms_key  = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"]
+    iam_role = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"]
+    glue     = ["glue:GetJob", "glue:GetTags", "glue:GetDatabase", "glue:GetTable"]
+    lambda = [
+      "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetFunctionCodeSigningConfig",
+      "lambda:GetRuntimeManagementConfig", "lambda:ListVersionsByFunction", "lambda:ListTags", "lambda:GetPolicy",
+    ]
+    logs       = ["logs:ListTagsForResource", "logs:ListTagsLogGroup"]
+    states     = ["states:DescribeStateMachine", "states:ListStateMachineVersions", "states:ListTagsForResource", "states:DescribeExecution", "states:GetExecutionHistory"]
+    scheduler  = ["scheduler:GetSchedule", "scheduler:GetScheduleGroup", "scheduler:ListTagsForResource"]
+    sns        = ["sns:GetTopicAttributes", "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource", "sns:GetDataProtectionPolicy"]
+    cloudwatch = ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"]
+    ecr        = ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource", "ecr:DescribeImages"]
+  }
+
+  # What `terraform apply`, the artifact upload, the image push and the smoke run add.
+  write_actions = {
+    s3 = [
+      "s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
+      "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock",
+      "s3:PutBucketOwnershipControls", "s3:PutLifecycleConfiguration", "s3:PutBucketLogging",
+      "s3:PutBucketTagging", "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+      "s3:ListBucketVersions", "s3:GetObjectVersion", "s3:DeleteObjectVersion",
+    ]
+    kms_alias = ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"]
+    kms_key = [
+      "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias", "kms:EnableKeyRotation", "kms:PutKeyPolicy",
+      "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
+      "kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
+    ]
+    iam_role = [
+      "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:TagRole",
+      "iam:UntagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy",
+      "iam:ListInstanceProfilesForRole",
+    ]
+    glue = [
+      "glue:CreateJob", "glue:UpdateJob", "glue:DeleteJob", "glue:TagResource", "glue:UntagResource",
+      "glue:CreateDatabase", "glue:UpdateDatabase", "glue:DeleteDatabase", "glue:CreateTable",
+      "glue:UpdateTable", "glue:DeleteTable",
+    ]
+    lambda = [
+      "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode",
+      "lambda:UpdateFunctionConfiguration", "lambda:TagResource", "lambda:UntagResource",
+    ]
+    logs = [
+      "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:AssociateKmsKey",
+      "logs:DisassociateKmsKey", "logs:TagResource", "logs:UntagResource", "logs:TagLogGroup", "logs:UntagLogGroup",
+    ]
+    states = [
+      "states:CreateStateMachine", "states:UpdateStateMachine", "states:DeleteStateMachine",
+      "states:TagResource", "states:UntagResource", "states:StartExecution", "states:StopExecution",
+    ]
+    scheduler = [
+      "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule",
+      "scheduler:CreateScheduleGroup", "scheduler:DeleteScheduleGroup", "scheduler:TagResource", "scheduler:UntagResource",
+    ]
+    sns = [
+      "sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:Unsubscribe",
+      "sns:SetSubscriptionAttributes", "sns:TagResource", "sns:UntagResource",
+    ]
+    cloudwatch = ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"]
+    ecr = [
+      "ecr:CreateRepository", "ecr:DeleteRepository", "ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy",
+      "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability", "ecr:TagResource", "ecr:UntagResource",
+      "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+      "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage",
+    ]
+  }
+
+  # Actions AWS only accepts on "*" (no resource type), needed by plan and apply.
+  unscoped_read_actions = [
+    "kms:ListAliases",
+    "logs:DescribeLogGroups",
+    "glue:GetSecurityConfiguration",
+    "states:ListStateMachines",
+  ]
+  unscoped_write_actions = [
+    "glue:CreateSecurityConfiguration",
+    "glue:DeleteSecurityConfiguration",
+    "ecr:GetAuthorizationToken",
+    # Step Functions execution logging (vended log delivery).
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+  ]
+
+  scoped_services = ["s3", "kms_alias", "iam_role", "glue", "lambda", "logs", "states", "scheduler", "sns", "cloudwatch", "ecr"]
+}
+
+################################################################################
+# State bucket and its key
+################################################################################
+
+data "aws_iam_policy_document" "state_key" {
+  #checkov:skip=CKV_AWS_109:In a key policy "*" is the key itself; the account root statement delegates to IAM policies, which are scoped.
+  #checkov:skip=CKV_AWS_111:In a key policy "*" is the key itself; the account root statement delegates to IAM policies, which are scoped.
+  #checkov:skip=CKV_AWS_356:In a key policy "*" is the key itself, not every resource of the account.
+  statement {
+    sid    = "AccountAdministersAndUsesKey"
+    effect = "Allow"
+    actions = [
+      "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:DeleteAlias", "kms:DescribeKey",
+      "kms:DisableKey", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+      "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListResourceTags", "kms:PutKeyPolicy",
+      "kms:RevokeGrant", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+      "kms:UpdateKeyDescription", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom",
+      "kms:ReEncryptTo",
+    ]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "state" {
+  description             = "Terraform state of ${var.project}"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.state_key.json
+}
+
+resource "aws_kms_alias" "state" {
+  name          = "alias/${var.project}-tfstate"
+  target_key_id = aws_kms_key.state.key_id
+}
+
+resource "aws_s3_bucket" "state" {
+  #checkov:skip=CKV_AWS_18:Access to the state is recorded by CloudTrail; a log bucket for a few state objects would itself need a bootstrap.
+  #checkov:skip=CKV_AWS_144:State is versioned and small; cross-region replication would need a second region and key for no practical gain here.
+  #checkov:skip=CKV2_AWS_62:Nothing consumes state bucket events.
+  # No force_destroy: Terraform cannot delete the bucket while it holds any state version.
+  bucket = local.state_bucket
+}
+
+resource "aws_s3_bucket_ownership_controls" "state" {
+  bucket = aws_s3_bucket.state.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "state" {
+  bucket                  = aws_s3_bucket.state.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "state" {
+  bucket = aws_s3_bucket.state.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
+  bucket = aws_s3_bucket.state.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.state.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "state" {
+  bucket     = aws_s3_bucket.state.id
+  depends_on = [aws_s3_bucket_versioning.state]
+
+  rule {
+    id     = "keep-state-history"
+    status = "Enabled"
+
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 90
+    }
+  }
+}
+
+data "aws_iam_policy_document" "state_bucket" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.state.arn, "${aws_s3_bucket.state.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "state" {
+  bucket     = aws_s3_bucket.state.id
+  policy     = data.aws_iam_policy_document.state_bucket.json
+  depends_on = [aws_s3_bucket_public_access_block.state]
+}
+
+################################################################################
+# GitHub OIDC identity provider
+################################################################################
+
+resource "aws_iam_openid_connect_provider" "github" {
+  count = var.create_oidc_provider ? 1 : 0
+
+  url            = local.oidc_url
+  client_id_list = ["sts.amazonaws.com"]
+  # AWS trusts GitHub's certificate authority itself; the thumbprints are kept for older tooling.
+  thumbprint_list = ["6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd"]
+}
+
+data "aws_iam_openid_connect_provider" "github" {
+  count = var.create_oidc_provider ? 0 : 1
+  url   = local.oidc_url
+}
+
+################################################################################
+# Deploy role per environment, trusted only from that GitHub environment
+################################################################################
+
+data "aws_iam_policy_document" "deploy_trust" {
+  for_each = local.deploy_subjects
+
+  statement {
+    sid     = "GitHubEnvironment${title(each.key)}"
+    effect  = "Allow"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.oidc_provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:sub"
+      values   = [each.value]
+    }
+  }
+}
+
+resource "aws_iam_role" "deploy" {
+  for_each = local.deploy_subjects
+
+  # Not <project>-<env>-*: the role must not fall inside the names it may manage.
+  name                 = "${var.project}-deploy-${each.key}"
+  description          = "GitHub Actions deploys ${each.key} (environment-bound OIDC subject only)"
+  assume_role_policy   = data.aws_iam_policy_document.deploy_trust[each.key].json
+  max_session_duration = var.max_session_duration
+}
+
+data "aws_iam_policy_document" "deploy" {
+  for_each = local.deploy_subjects
+
+  #checkov:skip=CKV_AWS_111:Only actions without a resource type are on "*" (log delivery, security configurations, ECR login, key creation with a tag condition); every other statement is limited to <project>-<env>-* names.
+  #checkov:skip=CKV_AWS_356:Only actions without a resource type are on "*" (log delivery, security configurations, ECR login, key creation with a tag condition); every other statement is limited to <project>-<env>-* names.
+  #checkov:skip=CKV_AWS_109:Deploying creates the environment's roles and key policies; limited to <project>-<env>-* roles and keys tagged with the environment.
+  #checkov:skip=CKV_AWS_110:Deploying creates the environment's roles; iam:PassRole is limited to <project>-<env>-* roles and to the services that use them.
+
+  statement {
+    sid     = "StateObjects"
+    effect  = "Allow"
+    actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = [
+      "${aws_s3_bucket.state.arn}/${local.state_prefix}/${each.key}/*",
+    ]
+  }
+
+  statement {
+    sid       = "StateBucketList"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.state.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.state_prefix}/${each.key}/*"]
+    }
+  }
+
+  statement {
+    sid       = "StateKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [aws_kms_key.state.arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.scoped_services
+    content {
+      sid       = "Manage${replace(title(replace(statement.value, "_", " ")), " ", "")}"
+      effect    = "Allow"
+      actions   = distinct(concat(lookup(local.read_actions, statement.value, []), lookup(local.write_actions, statement.value, [])))
+      resources = local.arn[each.key][statement.value]
+    }
+  }
+
+  statement {
+    sid       = "ManageEnvironmentKey"
+    effect    = "Allow"
+    actions   = distinct(concat(local.read_actions.kms_key, local.write_actions.kms_key))
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid       = "CreateEnvironmentKey"
+    effect    = "Allow"
+    actions   = ["kms:CreateKey", "kms:TagResource"]
+    resources = ["*"] # CreateKey has no resource type; the request must tag the key with the environment.
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid       = "PassEnvironmentRoles"
+    effect    = "Allow"
+    actions   = ["iam:PassRole"]
+    resources = local.arn[each.key].iam_role
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["glue.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com", "scheduler.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "UnscopedActions"
+    effect    = "Allow"
+    actions   = concat(local.unscoped_read_actions, local.unscoped_write_actions)
+    resources = ["*"] # These actions have no resource type.
+  }
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  for_each = local.deploy_subjects
+
+  name   = "deploy-${each.key}"
+  role   = aws_iam_role.deploy[each.key].id
+  policy = data.aws_iam_policy_document.deploy[each.key].json
+}
+
+################################################################################
+# Read-only plan role for pull requests
+################################################################################
+
+data "aws_iam_policy_document" "plan_trust" {
+  statement {
+    sid     = "GitHubPullRequests"
+    effect  = "Allow"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.oidc_provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:sub"
+      values   = [local.plan_subject]
+    }
+  }
+}
+
+resource "aws_iam_role" "plan" {
+  name                 = "${var.project}-plan"
+  description          = "GitHub Actions pull requests: terraform plan, read-only"
+  assume_role_policy   = data.aws_iam_policy_document.plan_trust.json
+  max_session_duration = var.max_session_duration
+}
+
+data "aws_iam_policy_document" "plan" {
+  #checkov:skip=CKV_AWS_111:Only the lock file is written (plan takes the S3 lock); the "*" statement lists read actions without a resource type.
+  #checkov:skip=CKV_AWS_356:The "*" statement lists read actions without a resource type only.
+
+  statement {
+    sid       = "ReadState"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.state.arn}/${local.state_prefix}/*"]
+  }
+
+  statement {
+    sid       = "TakeStateLock"
+    effect    = "Allow"
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.state.arn}/${local.state_prefix}/*.tflock"]
+  }
+
+  statement {
+    sid       = "StateBucketList"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.state.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.state_prefix}/*"]
+    }
+  }
+
+  statement {
+    sid       = "StateKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [aws_kms_key.state.arn]
+  }
+
+  dynamic "statement" {
+    for_each = [for s in local.scoped_services : s if length(lookup(local.read_actions, s, [])) > 0]
+    content {
+      sid       = "Read${replace(title(replace(statement.value, "_", " ")), " ", "")}"
+      effect    = "Allow"
+      actions   = local.read_actions[statement.value]
+      resources = flatten([for env in var.environments : local.arn[env][statement.value]])
+    }
+  }
+
+  statement {
+    sid       = "ReadEnvironmentKeys"
+    effect    = "Allow"
+    actions   = local.read_actions.kms_key
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Project"
+      values   = [var.project]
+    }
+  }
+
+  statement {
+    sid       = "UnscopedReads"
+    effect    = "Allow"
+    actions   = local.unscoped_read_actions
+    resources = ["*"] # These actions have no resource type.
+  }
+}
+
+resource "aws_iam_role_policy" "plan" {
+  name   = "plan-read-only"
+  role   = aws_iam_role.plan.id
+  policy = data.aws_iam_policy_document.plan.json
+}

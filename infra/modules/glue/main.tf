@@ -1,0 +1,284 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  lake_uri      = "s3://${var.bucket_name}"
+  log_group     = "/aws-glue/jobs/${var.name_prefix}"
+  job_arn       = { for k in keys(var.jobs) : k => "arn:${local.partition}:glue:${local.region}:${local.account_id}:job/${var.name_prefix}-${k}" }
+  log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/*"
+
+  # Arguments every job receives; the state machine adds --series, --run_date and --as_of per run.
+  default_arguments = merge(
+    {
+      "--job-language"                     = "python"
+      "--lake"                             = local.lake_uri
+      "--additional-python-modules"        = "${local.lake_uri}/${var.wheel_key}"
+      "--TempDir"                          = "${local.lake_uri}/tmp/glue/"
+      "--enable-continuous-cloudwatch-log" = "true"
+      "--continuous-log-logGroup"          = local.log_group
+      "--enable-metrics"                   = "true"
+    },
+    var.extra_default_arguments,
+  )
+
+  # The table declarations shared with the Python library (src/ipeacast/schemas/*.json).
+  schemas = { for name, zone in var.tables : name => jsondecode(file("${var.schema_dir}/${name}.json")) }
+
+  # JSON schema types -> Hive/Athena types.
+  hive_types = {
+    string  = "string"
+    date    = "date"
+    int     = "int"
+    bigint  = "bigint"
+    double  = "double"
+    boolean = "boolean"
+  }
+}
+
+################################################################################
+# Jobs
+################################################################################
+
+resource "aws_glue_security_configuration" "this" {
+  name = var.name_prefix
+
+  encryption_configuration {
+    cloudwatch_encryption {
+      cloudwatch_encryption_mode = "SSE-KMS"
+      kms_key_arn                = var.kms_key_arn
+    }
+
+    job_bookmarks_encryption {
+      job_bookmarks_encryption_mode = "CSE-KMS"
+      kms_key_arn                   = var.kms_key_arn
+    }
+
+    s3_encryption {
+      s3_encryption_mode = "SSE-KMS"
+      kms_key_arn        = var.kms_key_arn
+    }
+  }
+}
+
+resource "aws_cloudwatch_log_group" "jobs" {
+  name              = local.log_group
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+}
+
+resource "aws_glue_job" "this" {
+  for_each = var.jobs
+
+  name                   = "${var.name_prefix}-${each.key}"
+  description            = each.value.description
+  role_arn               = aws_iam_role.job.arn
+  glue_version           = "5.0"
+  worker_type            = each.value.worker_type
+  number_of_workers      = each.value.number_of_workers
+  timeout                = each.value.timeout_minutes
+  max_retries            = 0 # the state machine retries transient failures, with backoff
+  execution_class        = var.execution_class
+  security_configuration = aws_glue_security_configuration.this.name
+  default_arguments      = local.default_arguments
+
+  command {
+    name            = "glueetl"
+    python_version  = "3"
+    script_location = "${local.lake_uri}/${each.value.script_key}"
+  }
+
+  execution_property {
+    max_concurrent_runs = var.max_concurrent_runs
+  }
+}
+
+################################################################################
+# Job role
+################################################################################
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    sid     = "GlueAssumesRole"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["glue.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "job" {
+  name               = "${var.name_prefix}-glue"
+  description        = "Glue jobs of ${var.name_prefix}: read and write the lake zones of the ETL"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}
+
+data "aws_iam_policy_document" "job" {
+  statement {
+    sid       = "ListLakeZones"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [var.bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["raw/*", "interim/*", "final/*", "artifacts/*", "tmp/glue/*", "raw", "interim", "final", "artifacts", "tmp/glue"]
+    }
+  }
+
+  statement {
+    sid       = "ReadArtifacts"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.bucket_arn}/artifacts/*"]
+  }
+
+  statement {
+    sid     = "ReadWriteEtlZones"
+    effect  = "Allow"
+    actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = [
+      "${var.bucket_arn}/raw/*",
+      "${var.bucket_arn}/interim/*",
+      "${var.bucket_arn}/final/*",
+      "${var.bucket_arn}/tmp/glue/*",
+    ]
+  }
+
+  statement {
+    sid       = "UseLakeKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid    = "WriteJobLogs"
+    effect = "Allow"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+      "logs:AssociateKmsKey",
+    ]
+    resources = [local.log_group_arn, "${local.log_group_arn}:*"]
+  }
+
+  statement {
+    sid       = "PublishJobMetrics"
+    effect    = "Allow"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"] # PutMetricData has no resource type; the namespace condition scopes it.
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = ["Glue"]
+    }
+  }
+
+  statement {
+    sid    = "ReadCatalogTables"
+    effect = "Allow"
+    actions = [
+      "glue:GetDatabase",
+      "glue:GetTable",
+      "glue:GetTables",
+      "glue:GetPartition",
+      "glue:GetPartitions",
+    ]
+    resources = [
+      "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog",
+      aws_glue_catalog_database.this.arn,
+      "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${var.database_name}/*",
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "job" {
+  name   = "lake-etl"
+  role   = aws_iam_role.job.id
+  policy = data.aws_iam_policy_document.job.json
+}
+
+################################################################################
+# Data Catalog: database and tables declared by the JSON schemas
+################################################################################
+
+resource "aws_glue_catalog_database" "this" {
+  name        = var.database_name
+  description = "ipeacast lake tables (${var.name_prefix}); partitions found by projection, no crawler"
+}
+
+resource "aws_glue_catalog_table" "this" {
+  for_each = local.schemas
+
+  name          = each.key
+  database_name = aws_glue_catalog_database.this.name
+  description   = each.value.description
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = {
+    EXTERNAL           = "TRUE"
+    classification     = "parquet"
+    "parquet.compress" = "SNAPPY"
+
+    # Partition projection: Athena computes partitions from these rules, so neither a crawler nor
+    # MSCK REPAIR is needed after a run publishes a new partition.
+    "projection.enabled"                = "true"
+    "projection.series.type"            = "enum"
+    "projection.series.values"          = join(",", var.series_codes)
+    "projection.run_date.type"          = "date"
+    "projection.run_date.format"        = "yyyy-MM-dd"
+    "projection.run_date.range"         = "${var.projection_start_date},NOW"
+    "projection.run_date.interval"      = "1"
+    "projection.run_date.interval.unit" = "DAYS"
+    "storage.location.template"         = "s3://${var.bucket_name}/${var.tables[each.key]}/series=$${series}/run_date=$${run_date}/"
+  }
+
+  dynamic "partition_keys" {
+    for_each = each.value.partition_keys
+    content {
+      name    = partition_keys.value.name
+      type    = local.hive_types[partition_keys.value.type]
+      comment = lookup(partition_keys.value, "comment", null)
+    }
+  }
+
+  storage_descriptor {
+    location      = "s3://${var.bucket_name}/${var.tables[each.key]}/"
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+    ser_de_info {
+      name                  = "parquet"
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+      parameters = {
+        "serialization.format" = "1"
+      }
+    }
+
+    dynamic "columns" {
+      for_each = each.value.columns
+      content {
+        name    = columns.value.name
+        type    = local.hive_types[columns.value.type]
+        comment = lookup(columns.value, "comment", null)
+      }
+    }
+  }
+}

@@ -1,0 +1,37 @@
+output "function_name" {
+  description = "Name of the function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the function (what the state machine invokes)."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_arn" {
+  description = "ARN of the function's role."
+  value       = aws_iam_role.this.arn
+}
+
+output "environment_variables" {
+  description = "Environment of the function (for tests and review; holds no secret)."
+  value       = one(aws_lambda_function.this.environment).variables
+}
+
+output "tracing_mode" {
+  description = "X-Ray tracing mode of the function."
+  value       = one(aws_lambda_function.this.tracing_config).mode
+}
+
+output "log_group_name" {
+  description = "Log group of the function."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "iam_policy_statements" {
+  description = "Statements of every policy document in this module, by document (for tests and review)."
+  value = {
+    lambda_assume = data.aws_iam_policy_document.assume.statement
+    lambda        = data.aws_iam_policy_document.this.statement
+  }
+}

@@ -1,0 +1,144 @@
+variable "name_prefix" {
+  description = "Prefix of every name in the environment, e.g. ipeacast-dev."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,40}$", var.name_prefix))
+    error_message = "name_prefix must be 2-41 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "glue_job_names" {
+  description = "Glue job names keyed extract, transform, load."
+  type        = map(string)
+
+  validation {
+    condition     = toset(keys(var.glue_job_names)) == toset(["extract", "transform", "load"])
+    error_message = "glue_job_names must have exactly the keys extract, transform and load."
+  }
+}
+
+variable "glue_job_arns" {
+  description = "Glue job ARNs keyed extract, transform, load (what the state machine may start)."
+  type        = map(string)
+
+  validation {
+    condition     = toset(keys(var.glue_job_arns)) == toset(["extract", "transform", "load"])
+    error_message = "glue_job_arns must have exactly the keys extract, transform and load."
+  }
+}
+
+variable "lambda_function_arn" {
+  description = "ARN of the pipeline Lambda (prepare_training and publish actions)."
+  type        = string
+
+  validation {
+    condition     = startswith(var.lambda_function_arn, "arn:")
+    error_message = "lambda_function_arn must be a Lambda function ARN."
+  }
+}
+
+variable "training_role_arn" {
+  description = "ARN of the SageMaker training role; the only role the state machine may pass."
+  type        = string
+
+  validation {
+    condition     = startswith(var.training_role_arn, "arn:")
+    error_message = "training_role_arn must be an IAM role ARN."
+  }
+}
+
+variable "training_job_name_prefix" {
+  description = "Prefix of the training job names the Lambda builds (TRAINING_JOB_PREFIX); scopes the SageMaker permissions."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,19}$", var.training_job_name_prefix))
+    error_message = "training_job_name_prefix must be 1-20 lowercase letters, digits or hyphens (SageMaker lowercases names in ARNs)."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the environment key (SNS topic, log group, schedule, training volume grants)."
+  type        = string
+
+  validation {
+    condition     = startswith(var.kms_key_arn, "arn:")
+    error_message = "kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "definition_template" {
+  description = "Path of the ASL template rendered with templatefile()."
+  type        = string
+
+  validation {
+    condition     = fileexists(var.definition_template)
+    error_message = "definition_template must be an existing file (state_machine.asl.json.tftpl)."
+  }
+}
+
+variable "log_level" {
+  description = "Step Functions execution log level."
+  type        = string
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL"], var.log_level)
+    error_message = "log_level must be ALL, ERROR or FATAL."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the state machine log group."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)."
+  }
+}
+
+variable "schedule_expression" {
+  description = "EventBridge Scheduler expression for the scheduled runs, e.g. cron(0 6 ? * MON-FRI *)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^(cron\\(([^ ]+ ){5}[^ ]+\\)|rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\))$", var.schedule_expression))
+    error_message = "schedule_expression must be cron(<6 fields>) or rate(<n> <unit>)."
+  }
+}
+
+variable "schedule_timezone" {
+  description = "IANA time zone of the schedule expression."
+  type        = string
+  default     = "UTC"
+}
+
+variable "schedule_enabled" {
+  description = "Whether the schedules start executions."
+  type        = bool
+  default     = true
+}
+
+variable "series_codes" {
+  description = "Series started by the schedule, one schedule per series ({\"series\": code} as input)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.series_codes) > 0 && alltrue([for s in var.series_codes : can(regex("^[A-Za-z0-9_]+$", s))])
+    error_message = "series_codes must be a non-empty list of Ipeadata codes (letters, digits, underscores)."
+  }
+}
+
+variable "alarm_emails" {
+  description = "E-mail addresses subscribed to the failure topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alarm_emails must be e-mail addresses."
+  }
+}

@@ -1,0 +1,17 @@
+output "role_arn" {
+  description = "ARN of the SageMaker training execution role (passed to CreateTrainingJob)."
+  value       = aws_iam_role.this.arn
+}
+
+output "role_name" {
+  description = "Name of the SageMaker training execution role."
+  value       = aws_iam_role.this.name
+}
+
+output "iam_policy_statements" {
+  description = "Statements of every policy document in this module, by document (for tests and review)."
+  value = {
+    training_assume = data.aws_iam_policy_document.assume.statement
+    training        = data.aws_iam_policy_document.this.statement
+  }
+}

@@ -1,0 +1,133 @@
+data "aws_caller_identity" "current" {}
+
+locals {
+  # Every name is built here, once.
+  prefix = "${var.project}-${var.environment}"
+  names = {
+    lake_bucket   = "${local.prefix}-lake-${data.aws_caller_identity.current.account_id}"
+    log_bucket    = "${local.prefix}-logs-${data.aws_caller_identity.current.account_id}"
+    kms_alias     = local.prefix
+    ecr           = "${local.prefix}-training"
+    glue_database = replace(local.prefix, "-", "_")
+    lambda        = "${local.prefix}-pipeline"
+    training_role = "${local.prefix}-training"
+  }
+
+  # Content-addressed keys, the same formula as ipeacast.deploy.artifact_key:
+  # artifacts/<sha256 of the file>/<file name>.
+  artifact_files = {
+    for name, pattern in var.artifact_patterns :
+    name => one(fileset(var.artifact_dir, pattern))
+  }
+  artifact_keys = {
+    for name, file in local.artifact_files :
+    name => file == null ? null : "artifacts/${filesha256("${var.artifact_dir}/${file}")}/${basename(file)}"
+  }
+
+  training_image_uri = "${module.ecr.repository_url}:${var.training_image_tag}"
+}
+
+module "data_lake" {
+  source = "../modules/data_lake"
+
+  bucket_name                        = local.names.lake_bucket
+  log_bucket_name                    = local.names.log_bucket
+  kms_alias                          = local.names.kms_alias
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  interim_expiration_days            = var.interim_expiration_days
+  force_destroy                      = var.force_destroy
+}
+
+module "ecr" {
+  source = "../modules/ecr"
+
+  repository_name    = local.names.ecr
+  kms_key_arn        = module.data_lake.kms_key_arn
+  keep_tagged_images = var.ecr_keep_tagged_images
+  force_delete       = var.force_destroy
+}
+
+module "glue" {
+  source = "../modules/glue"
+
+  name_prefix   = local.prefix
+  database_name = local.names.glue_database
+  bucket_name   = module.data_lake.bucket_name
+  bucket_arn    = module.data_lake.bucket_arn
+  kms_key_arn   = module.data_lake.kms_key_arn
+  wheel_key     = local.artifact_keys.wheel
+  schema_dir    = "${path.module}/../../src/ipeacast/schemas"
+  series_codes  = var.series_codes
+
+  jobs = {
+    for step in ["extract", "transform", "load"] : step => {
+      script_key        = local.artifact_keys[step]
+      description       = "ipeacast ${step} step (${var.environment})"
+      worker_type       = var.glue_worker_type
+      number_of_workers = var.glue_number_of_workers
+      timeout_minutes   = var.glue_timeout_minutes
+    }
+  }
+  execution_class    = var.glue_execution_class
+  log_retention_days = var.log_retention_days
+}
+
+module "training" {
+  source = "../modules/training"
+
+  role_name          = local.names.training_role
+  bucket_arn         = module.data_lake.bucket_arn
+  kms_key_arn        = module.data_lake.kms_key_arn
+  ecr_repository_arn = module.ecr.repository_arn
+  read_prefixes      = ["final/"]
+  write_prefixes     = ["models/"] # the Lambda sets S3OutputPath under models/_sagemaker/
+}
+
+module "lambda" {
+  source = "../modules/lambda"
+
+  function_name      = local.names.lambda
+  package_path       = local.artifact_files.lambda_zip == null ? null : "${var.artifact_dir}/${local.artifact_files.lambda_zip}"
+  bucket_arn         = module.data_lake.bucket_arn
+  kms_key_arn        = module.data_lake.kms_key_arn
+  memory_mb          = var.lambda_memory_mb
+  log_retention_days = var.log_retention_days
+
+  # Read by ipeacast.training_job.TrainingConfig.from_env and the publish action.
+  environment_variables = merge(
+    {
+      ENVIRONMENT                  = var.environment
+      LAKE_BUCKET                  = module.data_lake.bucket_name
+      TRAINING_IMAGE_URI           = local.training_image_uri
+      TRAINING_ROLE_ARN            = module.training.role_arn
+      TRAINING_INSTANCE_TYPE       = var.training_instance_type
+      TRAINING_VOLUME_GB           = tostring(var.training_volume_gb)
+      TRAINING_MAX_RUNTIME_SECONDS = tostring(var.training_max_runtime_seconds)
+      TRAINING_MAX_WAIT_SECONDS    = tostring(var.training_max_wait_seconds)
+      TRAINING_USE_SPOT            = tostring(var.training_use_spot)
+      TRAINING_KMS_KEY_ARN         = module.data_lake.kms_key_arn
+      TRAINING_JOB_PREFIX          = local.prefix
+    },
+    length(var.training_hyperparameters) > 0 ? { TRAINING_HYPERPARAMETERS = jsonencode(var.training_hyperparameters) } : {},
+  )
+}
+
+module "orchestration" {
+  source = "../modules/orchestration"
+
+  name_prefix              = local.prefix
+  glue_job_names           = module.glue.job_names
+  glue_job_arns            = module.glue.job_arns
+  lambda_function_arn      = module.lambda.function_arn
+  training_role_arn        = module.training.role_arn
+  training_job_name_prefix = local.prefix
+  kms_key_arn              = module.data_lake.kms_key_arn
+  definition_template      = "${path.module}/../modules/orchestration/state_machine.asl.json.tftpl"
+  log_level                = var.sfn_log_level
+  log_retention_days       = var.log_retention_days
+  schedule_expression      = var.schedule_expression
+  schedule_timezone        = var.schedule_timezone
+  schedule_enabled         = var.schedule_enabled
+  series_codes             = var.series_codes
+  alarm_emails             = var.alarm_emails
+}
