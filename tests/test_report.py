@@ -11,6 +11,9 @@ from ipeacast.forecast import train_and_forecast, write_outputs
 from ipeacast.model import ModelConfig
 from ipeacast.report import metrics_table_text, write_report
 
+# matplotlib 3.9 calls pyparsing APIs that newer pyparsing deprecates; not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
+
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
