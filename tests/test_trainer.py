@@ -8,9 +8,15 @@ import pandas as pd
 import pytest
 from forecast_helpers import SMALL, monthly_fixture
 
-from ipeacast.errors import ConfigError
+from ipeacast.errors import ConfigError, TrainingError
 from ipeacast.forecast import MODEL_FILES, PREDICTION_COLUMNS, load_model
-from ipeacast.trainer import BASE_DIR_ENV, main, parse_hyperparameters, prepare_local_tree
+from ipeacast.trainer import (
+    BASE_DIR_ENV,
+    main,
+    parse_hyperparameters,
+    prepare_local_tree,
+    train_local,
+)
 
 HP = {
     **{k: str(v) for k, v in SMALL.items()},
@@ -103,3 +109,10 @@ def test_hyperparameters_parse_to_the_model_config():
     )
     assert cfg.features == ("gap_avg", "gap_lag1") and cfg.alpha == 0.5
     assert meta["run_id"] == "x"
+
+
+def test_train_local_returns_the_model_dir_or_raises_the_reason(tmp_path, final_partition):
+    model_dir = train_local(final_partition, tmp_path / "ok", HP)
+    assert (model_dir / "forecast.parquet").exists()
+    with pytest.raises(TrainingError, match="'horizons' must be an integer"):
+        train_local(final_partition, tmp_path / "bad", {**HP, "horizons": "x"})

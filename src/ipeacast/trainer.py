@@ -265,5 +265,22 @@ def prepare_local_tree(
     return base
 
 
+def train_local(
+    channel_files_dir: str | Path, base_dir: str | Path, hyperparameters: Mapping[str, Any]
+) -> Path:
+    """Run the trainer in-process through the SageMaker contract; return the model directory.
+
+    Lays out the tree (prepare_local_tree), runs `main`, and turns a failure into a
+    TrainingError carrying the reason the trainer wrote to output/failure.
+    """
+    base = prepare_local_tree(base_dir, channel_files_dir, hyperparameters)
+    code = main(["--base-dir", str(base), "--quiet"])
+    if code != 0:
+        failure = base / "output" / "failure"
+        reason = failure.read_text().strip() if failure.exists() else f"exit code {code}"
+        raise TrainingError(f"training failed: {reason.splitlines()[0]}")
+    return base / "model"
+
+
 if __name__ == "__main__":
     sys.exit(main())
