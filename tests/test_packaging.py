@@ -137,3 +137,14 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in {"pandas", "pyarrow", 
     request_line, heavy_modules = result.stdout.strip().splitlines()
     assert json.loads(request_line)["TrainingJobName"] == "ipeacast-S1-r-1"
     assert heavy_modules == "[]"
+
+
+def test_dockerfile_installs_the_wheel_this_build_produces_with_only_the_ml_extra(dist):
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    (wheel,) = [p.name for p in dist.glob("*.whl")]
+    assert f'/tmp/wheels/{wheel}[ml]"' in dockerfile
+    assert "python -m ipeacast.packaging" in dockerfile
+    for unwanted in ("pyspark", "[dev]", "[spark", "pytest"):
+        assert unwanted not in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ignored[ignored.index("*") :][:3] == ["*", "!pyproject.toml", "!src/"]

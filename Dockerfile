@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# SageMaker training image for ipeacast: the library wheel with its [ml] extra and nothing else
+# (no Spark, no dev tools). SageMaker runs `docker run <image> train`; `train` is the console
+# script of ipeacast.trainer (SageMaker directory contract under /opt/ml).
+#
+# Base: python:3.11-slim pinned by the digest of its multi-arch index (as published 2026-08);
+# bump the digest deliberately to take base-image security updates.
+#
+# User: root, on purpose. SageMaker mounts /opt/ml/input, /opt/ml/model and /opt/ml/output into
+# the container owned by root, and the trainer must write /opt/ml/model and
+# /opt/ml/output/failure; AWS documents the SageMaker container contract as running as root and
+# non-root images fail on those mounts (aws/sagemaker-python-sdk#4764,
+# aws/sagemaker-inference-toolkit#72). The job runs with EnableNetworkIsolation=true (set by
+# ipeacast.training_job), so the container has no network at all.
+ARG PYTHON_IMAGE=python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
+
+# Stage 1: the same deterministic wheel `make package` builds (standard library only).
+FROM ${PYTHON_IMAGE} AS wheel
+WORKDIR /build
+COPY pyproject.toml ./
+COPY src/ src/
+RUN PYTHONPATH=src python -m ipeacast.packaging /dist
+
+# Stage 2: the runtime, with pinned dependencies from the wheel's metadata.
+FROM ${PYTHON_IMAGE}
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY --from=wheel /dist/ipeacast-0.1.0-py3-none-any.whl /tmp/wheels/
+RUN python -m pip install --no-compile "/tmp/wheels/ipeacast-0.1.0-py3-none-any.whl[ml]" \
+    && rm -rf /tmp/wheels \
+    && train --help > /dev/null
+WORKDIR /opt/ml
+CMD ["train"]
