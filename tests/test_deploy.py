@@ -320,3 +320,113 @@ def test_unknown_state_machine_name_is_a_config_error(aws):
 def test_execution_name_is_valid_for_step_functions():
     assert deploy.execution_name("smoke-20260101-120000") == "smoke-20260101-120000"
     assert deploy.execution_name("a b:c" + "x" * 100) == ("a-b-c" + "x" * 100)[:80]
+
+
+# --------------------------------------------------------------------------- smoke, real definition
+# The real template (rendered as Terraform does) runs in moto's ASL interpreter with our Lambda
+# handler in-process; tests/moto_patches.py holds the integration patches. The server runs in a
+# thread of this process, so the patches apply to it; MOTO_PORT points the interpreter's own
+# service clients (Glue, Lambda, SageMaker, SNS) at this server.
+
+
+@pytest.fixture
+def pipeline(aws, monkeypatch):
+    import moto_patches
+    from test_state_machine import _lambda_zip
+
+    from ipeacast.state_machine import render
+
+    monkeypatch.setenv("MOTO_PORT", aws.rsplit(":", 1)[1])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)  # as Lambda sets it for the handler
+    with moto_patches.patched() as patched:
+        bucket = "ipeacast-smoke-lake"
+        deploy.client("s3").create_bucket(Bucket=bucket)
+        role = deploy.client("iam").create_role(
+            RoleName="ipeacast-smoke", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        glue = deploy.client("glue")
+        for step in ("extract", "transform", "load"):
+            glue.create_job(
+                Name=f"ipeacast-smoke-{step}",
+                Role=role,
+                Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/artifacts/{step}.py"},
+            )
+        lam = deploy.client("lambda")
+
+        def function(name: str, env: dict) -> str:
+            return lam.create_function(
+                FunctionName=name,
+                Runtime="python3.11",
+                Role=role,
+                Handler="handler.handler",
+                Code={"ZipFile": _lambda_zip()},
+                Environment={"Variables": env},
+            )["FunctionArn"]
+
+        lambda_env = {
+            "LAKE_BUCKET": bucket,
+            "TRAINING_IMAGE_URI": "123456789012.dkr.ecr.us-east-1.amazonaws.com/t:" + "a" * 40,
+            "TRAINING_ROLE_ARN": role,
+            "ENVIRONMENT": "smoke",
+        }
+        variables = {
+            "glue_job_extract": "ipeacast-smoke-extract",
+            "glue_job_transform": "ipeacast-smoke-transform",
+            "glue_job_load": "ipeacast-smoke-load",
+            "prepare_training_lambda_arn": function("ipeacast-smoke-prepare", lambda_env),
+            "publish_lambda_arn": function("ipeacast-smoke-publish", {"LAKE_BUCKET": bucket}),
+            "failure_topic_arn": deploy.client("sns").create_topic(Name="ipeacast-smoke-alerts")[
+                "TopicArn"
+            ],
+        }
+        deploy.client("stepfunctions").create_state_machine(
+            name="ipeacast-smoke-pipeline", definition=render(variables), roleArn=role
+        )
+        yield patched
+
+
+SMOKE = [
+    "deploy",
+    "smoke",
+    "--state-machine",
+    "ipeacast-smoke-pipeline",
+    "--run-id",
+    "smoke-0a1b2c3-20261126",
+    "--run-date",
+    "2026-11-26",
+    "--timeout",
+    "120",
+    "--poll",
+    "0.2",
+]
+
+
+def test_smoke_command_passes_on_a_successful_execution(pipeline, capsys):
+    from test_state_machine import _write_model_artifact
+
+    pipeline.on_training = _write_model_artifact
+
+    code = cli.main(SMOKE)
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "status:    SUCCEEDED" in out
+    assert "smoke test passed" in out
+    assert '"run_id": "smoke-0a1b2c3-20261126"' in out
+    assert [e["action"] for e in pipeline.lambda_events] == ["prepare_training", "publish"]
+    (request,) = pipeline.training_requests
+    assert request["TrainingJobName"].endswith("smoke-0a1b2c3-20261126")
+
+
+def test_smoke_command_fails_with_the_failed_state_and_cause(pipeline, capsys):
+    pipeline.on_training = lambda request: "AlgorithmError: champion lost to the baseline"
+
+    code = cli.main(SMOKE)
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "status:    FAILED" in captured.out
+    assert "failed state: Train; error: States.TaskFailed" in captured.err
+    assert "champion lost to the baseline" in captured.err
+    assert "smoke test FAILED" in captured.err
+    assert [e["action"] for e in pipeline.lambda_events] == ["prepare_training"]
