@@ -138,7 +138,7 @@ def test_jobs_with_the_deploy_role_run_in_an_environment_and_plans_use_the_plan_
     for name in EXPECTED:
         for job_name, job in load(name)["jobs"].items():
             role = role_of(job)
-            if "AWS_DEPLOY_ROLE_ARN" in role:
+            if "AWS_ROLE_ARN" in role:
                 assert job.get("environment"), f"{name}/{job_name} deploys without an environment"
             plans = runs_make(job, "plan") or runs_make(job, "drift")
             if plans and "environment" not in job:
