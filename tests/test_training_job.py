@@ -105,10 +105,19 @@ def test_managed_spot_waits_at_least_as_long_as_it_runs():
 
 
 def test_hyperparameters_are_all_strings_and_carry_the_run():
-    request = _request(TRAINING_HYPERPARAMETERS='{"horizon": "6"}')
+    request = _request(TRAINING_HYPERPARAMETERS='{"horizons": "6", "alpha": "0.5"}')
     hp = request["HyperParameters"]
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in hp.items())
-    assert hp == {"horizon": "6", **EVENT}
+    assert hp == {"horizons": "6", "alpha": "0.5", **EVENT}
+
+
+def test_hyperparameters_are_ones_the_trainer_accepts():
+    from ipeacast.trainer import parse_hyperparameters
+
+    request = _request(TRAINING_HYPERPARAMETERS='{"horizons": "6"}')
+    meta, cfg = parse_hyperparameters(request["HyperParameters"])
+    assert meta == EVENT
+    assert cfg.horizons == 6
 
 
 def test_kms_key_encrypts_output_and_volume():
@@ -163,7 +172,10 @@ def test_bad_input_names_the_field(event, field):
         ({"TRAINING_MAX_RUNTIME_SECONDS": "ten"}, "TRAINING_MAX_RUNTIME_SECONDS"),
         ({"TRAINING_MAX_WAIT_SECONDS": "60"}, "TRAINING_MAX_WAIT_SECONDS"),
         ({"TRAINING_USE_SPOT": "maybe"}, "TRAINING_USE_SPOT"),
-        ({"TRAINING_HYPERPARAMETERS": '{"horizon": 6}'}, "TRAINING_HYPERPARAMETERS"),
+        ({"TRAINING_HYPERPARAMETERS": '{"horizons": 6}'}, "TRAINING_HYPERPARAMETERS"),
+        ({"TRAINING_HYPERPARAMETERS": '{"horizon": "6"}'}, "unknown hyperparameter 'horizon'"),
+        ({"TRAINING_HYPERPARAMETERS": '{"run_id": "x"}'}, "must not set 'run_id'"),
+        ({"TRAINING_HYPERPARAMETERS": "[1]"}, "TRAINING_HYPERPARAMETERS"),
     ],
 )
 def test_bad_configuration_names_the_variable(env, name):

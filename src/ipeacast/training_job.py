@@ -36,6 +36,7 @@ REQUEST_KEYS = (
 )
 
 CHANNEL = "train"
+RUN_HYPERPARAMETERS = frozenset({"series", "run_date", "run_id"})
 JOB_NAME_MAX = 63
 _JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$")
@@ -109,10 +110,22 @@ class TrainingConfig:
             )
         if not _TAG_VALUE_RE.match(self.environment) or not self.environment:
             raise ConfigError(f"ENVIRONMENT {self.environment!r} is not a valid tag value")
+        from ipeacast.trainer import HYPERPARAMETERS  # cheap: the trainer imports lazily
+
         for key, value in self.hyperparameters.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise ConfigError(
                     f"TRAINING_HYPERPARAMETERS entry {key!r} must map a string to a string"
+                )
+            if key in RUN_HYPERPARAMETERS:
+                raise ConfigError(
+                    f"TRAINING_HYPERPARAMETERS must not set {key!r}: it comes from the run"
+                )
+            # fail here, before a training job is started, rather than in the container
+            if key not in HYPERPARAMETERS:
+                raise ConfigError(
+                    f"TRAINING_HYPERPARAMETERS has unknown hyperparameter {key!r}; the trainer "
+                    f"knows {', '.join(sorted(set(HYPERPARAMETERS) - RUN_HYPERPARAMETERS))}"
                 )
 
     @property
