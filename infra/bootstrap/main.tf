@@ -17,9 +17,12 @@ locals {
   oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
 
   # The only OIDC subjects that may assume a role: a job bound to the GitHub environment, or a
-  # pull request (read-only plan).
+  # pull request / the scheduled drift check on main (read-only plan).
   deploy_subjects = { for env in var.environments : env => "repo:${local.repository}:environment:${env}" }
-  plan_subject    = "repo:${local.repository}:pull_request"
+  plan_subjects = concat(
+    ["repo:${local.repository}:pull_request"],
+    [for b in var.plan_role_branches : "repo:${local.repository}:ref:refs/heads/${b}"],
+  )
 
   arn = {
     for env in var.environments : env => {
@@ -476,7 +479,7 @@ data "aws_iam_policy_document" "plan_trust" {
     condition {
       test     = "StringEquals"
       variable = "${local.oidc_host}:sub"
-      values   = [local.plan_subject]
+      values   = local.plan_subjects
     }
   }
 }

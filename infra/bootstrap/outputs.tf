@@ -27,7 +27,7 @@ output "trust_subjects" {
   description = "The OIDC sub claims each role accepts (for tests and review)."
   value = {
     deploy = local.deploy_subjects
-    plan   = local.plan_subject
+    plan   = local.plan_subjects
   }
 }
 

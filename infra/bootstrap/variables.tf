@@ -77,3 +77,14 @@ variable "max_session_duration" {
     error_message = "max_session_duration must be between 3600 and 43200."
   }
 }
+
+variable "plan_role_branches" {
+  description = "Branches whose workflow runs (the scheduled drift check) may also assume the read-only plan role, besides pull requests."
+  type        = list(string)
+  default     = ["main"]
+
+  validation {
+    condition     = alltrue([for b in var.plan_role_branches : can(regex("^[A-Za-z0-9._/-]+$", b)) && !strcontains(b, "*")])
+    error_message = "plan_role_branches must be exact branch names (no wildcard)."
+  }
+}

@@ -80,9 +80,9 @@ run "deploy_roles_trust_only_their_github_environment" {
       for c in one(output.iam_policy_statements["plan_trust"]).condition : c.variable => "${c.test} ${jsonencode(c.values)}"
       } == {
       "token.actions.githubusercontent.com:aud" = "StringEquals [\"sts.amazonaws.com\"]"
-      "token.actions.githubusercontent.com:sub" = "StringEquals [\"repo:octo-org/ipeacast:pull_request\"]"
+      "token.actions.githubusercontent.com:sub" = "StringEquals [\"repo:octo-org/ipeacast:pull_request\",\"repo:octo-org/ipeacast:ref:refs/heads/main\"]"
     }
-    error_message = "The plan role must trust exactly pull requests of this repository."
+    error_message = "The plan role must trust exactly this repository's pull requests and its main branch (scheduled drift check)."
   }
 }
 

@@ -12,6 +12,7 @@ locals {
 }
 
 resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338:Retention is set per environment (log_retention_days: 14 dev, 90 prod); these are debugging logs of a batch whose durable record is the lake and the SNS alerts.
   name              = local.log_group
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn

@@ -63,6 +63,7 @@ resource "aws_cloudwatch_metric_alarm" "executions_failed" {
 ################################################################################
 
 resource "aws_cloudwatch_log_group" "sfn" {
+  #checkov:skip=CKV_AWS_338:Retention is set per environment (log_retention_days: 14 dev, 90 prod); these are debugging logs of a batch whose durable record is the lake and the SNS alerts.
   # The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small.
   name              = "/aws/vendedlogs/states/${local.state_machine_name}"
   retention_in_days = var.log_retention_days
