@@ -22,6 +22,7 @@ import moto_patches
 import pytest
 from model_artifacts import model_tarball
 from moto import mock_aws
+from moto.glue.models import glue_backends
 from moto.moto_api import state_manager
 
 from ipeacast import storage
@@ -37,6 +38,7 @@ from ipeacast.training_job import REQUEST_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
+ACCOUNT = "123456789012"
 BUCKET = "ipeacast-test-lake"
 SERIES = "EIA366_PBRENT366"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ipeacast-train:0a1b2c3"
@@ -228,23 +230,32 @@ def aws(monkeypatch):
         yield ns
 
 
-def _execute(aws, name: str, execution_input: dict, variables: dict | None = None):
+def _start(aws, name: str, execution_input: dict, variables: dict | None = None) -> str:
     definition = render(variables or aws.variables)
     machine = aws.sfn.create_state_machine(
         name=f"sm-{name}", definition=definition, roleArn=aws.role_arn
     )["stateMachineArn"]
-    arn = aws.sfn.start_execution(
+    return aws.sfn.start_execution(
         stateMachineArn=machine, name=name, input=json.dumps(execution_input)
     )["executionArn"]
+
+
+def _wait(aws, arn: str, on_poll=None):
     deadline = time.monotonic() + 60
     while (desc := aws.sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, f"execution {name} did not finish"
+        assert time.monotonic() < deadline, f"execution {arn} did not finish"
+        if on_poll:
+            on_poll()
         time.sleep(0.05)
     events = aws.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
     visited = [
         e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")
     ]
     return SimpleNamespace(desc=desc, events=events, visited=visited)
+
+
+def _execute(aws, name: str, execution_input: dict, variables: dict | None = None):
+    return _wait(aws, _start(aws, name, execution_input, variables))
 
 
 def _alerts(aws) -> list[dict]:
@@ -330,6 +341,35 @@ def test_glue_concurrency_is_retried_with_backoff_then_alerts_and_fails(aws):
     assert "already running" in alert["failed"]["Extract"]["Cause"]
     assert alert["execution"].endswith(":glue-busy")
     assert aws.patched.lambda_events == []  # nothing after the failed step ran
+
+
+def test_failed_glue_job_run_is_not_retried_and_alerts(aws):
+    # Job runs stay STARTING until this test decides: extract succeeds, transform's script fails.
+    backend = glue_backends[ACCOUNT][REGION]
+    outcome = {"ipeacast-test-extract": "SUCCEEDED", "ipeacast-test-transform": "FAILED"}
+
+    def finish_runs() -> None:
+        for job_name, state in outcome.items():
+            for job_run in backend.jobs[job_name].job_runs:
+                job_run.status = state
+
+    state_manager.set_transition(
+        model_name="glue::job_run", transition={"progression": "manual", "times": 10**6}
+    )
+    try:
+        run = {"series": SERIES, "run_id": "20261126-093004", "run_date": "2026-11-26"}
+        result = _wait(aws, _start(aws, "glue-run-failed", run), on_poll=finish_runs)
+    finally:
+        state_manager.unset_transition("glue::job_run")
+
+    assert result.visited == [*PREAMBLE, "Extract", "Transform", "NotifyFailure", "Failed"]
+    assert result.desc["status"] == "FAILED"
+    assert aws.patched.retry_sleeps == []  # a failed job run is not a transient error
+    (alert,) = _alerts(aws)
+    failure = alert["failed"]["Transform"]
+    assert failure["Error"] == "States.TaskFailed"
+    assert json.loads(failure["Cause"])["JobRunState"] == "FAILED"
+    assert aws.glue.get_job_runs(JobName="ipeacast-test-load")["JobRuns"] == []
 
 
 def test_lambda_exception_is_not_retried_and_alerts_with_its_cause(aws):
