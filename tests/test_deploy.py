@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -430,3 +433,41 @@ def test_smoke_command_fails_with_the_failed_state_and_cause(pipeline, capsys):
     assert "champion lost to the baseline" in captured.err
     assert "smoke test FAILED" in captured.err
     assert [e["action"] for e in pipeline.lambda_events] == ["prepare_training"]
+
+
+def test_deploy_script_uploads_to_the_bucket_it_is_given(bucket, dist, tmp_path):
+    # scripts/deploy.sh is what `make upload-artifacts ENV=...` runs in the workflows.
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "LAKE_BUCKET": bucket,
+        "DIST": str(dist),
+        "TF_BUILD_DIR": str(tmp_path / "build"),
+        "IPEACAST": str(Path(sys.executable).parent / "ipeacast"),
+    }
+
+    first = subprocess.run(
+        ["bash", "scripts/deploy.sh", "upload-artifacts", "dev"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    again = subprocess.run(
+        ["bash", "scripts/deploy.sh", "upload-artifacts", "dev"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert first.returncode == 0, first.stderr
+    assert "3 uploaded, 0 unchanged" in first.stdout
+    assert "0 uploaded, 3 unchanged" in again.stdout
+    manifest = json.loads((tmp_path / "build" / "dev" / "artifacts.json").read_text())
+    assert manifest["bucket"] == bucket
+    assert set(manifest["artifacts"]) == {
+        "extract.py",
+        "ipeacast-0.1.0-py3-none-any.whl",
+        "lambda.zip",
+    }
