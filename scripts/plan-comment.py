@@ -47,7 +47,7 @@ class EnvPlan:
         if self.status == "failed":
             return "plan **failed** (see the job log)"
         if self.status == "missing":
-            return "no plan (the plan job did not run or was skipped)"
+            return "no plan (the plan job was skipped, or failed before planning)"
         if self.status == "no-changes":
             return "no changes"
         c = self.counts
