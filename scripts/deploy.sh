@@ -62,6 +62,10 @@ state_machine() { [ -n "${STATE_MACHINE:-}" ] && echo "$STATE_MACHINE" || tf_out
 case "$verb" in
   image)
     command -v docker >/dev/null || die "docker not found on PATH"
+    # Tags are immutable in ECR: an image tagged with a commit SHA must be built from that commit.
+    if [ "$IMAGE_TAG" = "$(git rev-parse HEAD 2>/dev/null)" ] && [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+      die "uncommitted changes: commit them, or build with another IMAGE_TAG (e.g. IMAGE_TAG=dev-\$USER)"
+    fi
     docker build --pull --tag "$IMAGE_NAME:$IMAGE_TAG" \
       --label "org.opencontainers.image.revision=$IMAGE_TAG" .
     ;;
