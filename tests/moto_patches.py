@@ -36,7 +36,6 @@ import importlib.util
 import inspect
 import json
 import os
-import sys
 import textwrap
 import threading
 import traceback
@@ -86,7 +85,7 @@ class Patched:
 
 
 _CURRENT: Patched | None = None
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # one in-process invocation at a time: it changes os.environ
 
 
 def check_targets() -> list[str]:
@@ -353,7 +352,6 @@ def patched(on_training: TrainingHook | None = None) -> Iterator[Patched]:
             )
         )
         stack.enter_context(mock.patch.object(retrier_decl, "time", recorder))
-        sys.modules.setdefault("moto_patches", sys.modules[__name__])
         _CURRENT = state
         try:
             yield state
