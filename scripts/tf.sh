@@ -45,6 +45,10 @@ fi
 tf() { terraform -chdir="$root" "$@"; }
 
 init() {
+  if [ -z "${TF_STATE_BUCKET:-}" ] && [ ! -f "$root/backend.hcl" ] \
+    && grep -qs 'backend "s3"' "$root"/*.tf; then
+    die "TF_STATE_BUCKET is not set: export the state bucket name (bootstrap output state_bucket)"
+  fi
   local args=(-input=false)
   if [ -f "$root/backend.hcl" ]; then args+=(-backend-config=backend.hcl); fi
   if [ -n "${TF_STATE_BUCKET:-}" ]; then args+=("-backend-config=bucket=$TF_STATE_BUCKET"); fi

@@ -336,6 +336,17 @@ def test_tf_sh_rejects_unknown_environments_and_bad_tags(tf_env):
     assert "not a valid image tag" in tf(env, "plan", "dev", image_tag="a;b").stderr
 
 
+def test_tf_sh_asks_for_the_state_bucket_of_an_s3_backend(tf_env):
+    tmp, env = tf_env
+    (tmp / "environments" / "dev" / "backend.tf").write_text('terraform {\n  backend "s3" {}\n}\n')
+    env.pop("TF_STATE_BUCKET", None)
+
+    result = tf(env, "plan", "dev")
+
+    assert result.returncode == 1
+    assert "TF_STATE_BUCKET is not set" in result.stderr
+
+
 # --------------------------------------------------------------------------- plan comment
 
 
