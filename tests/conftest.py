@@ -49,9 +49,10 @@ def prices() -> pd.DataFrame:
 
 
 @pytest.fixture
-def price_csv(tmp_path, prices) -> Path:
+def price_csv(tmp_path) -> Path:
+    """About nine years of business days: enough history to train and backtest."""
     path = tmp_path / "prices.csv"
-    path.write_bytes(eia_csv(prices))
+    path.write_bytes(eia_csv(synthetic_prices("2012-01-02", 2350, seed=11)))
     return path
 
 

@@ -53,10 +53,19 @@ def test_run_writes_raw_interim_and_final(spark, price_csv, lake, capsys):
     assert list((lake / "interim" / part / "monthly").glob("*.parquet"))
     table = final_frame(lake, "2021-06-30")
     assert table["month"].is_monotonic_increasing and table["month"].is_unique
+    forecast = pd.read_csv(lake / "predictions" / part / "forecast.csv")
+    assert list(forecast["horizon"]) == [1, 2, 3, 4, 5, 6]
+    assert forecast["origin_date"].iloc[0] == "2020-12-31"  # data end early in January 2021
+    assert forecast["target_month"].iloc[0] == "2021-01-01"  # M+1 = the month after the origin
+    assert (lake / "models" / part / "metrics.json").exists()
+    assert (lake / "reports" / part / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "M+1" in out and "MAE last price" in out  # the metrics table is printed
 
 
 def test_running_twice_gives_the_same_output_and_no_duplicates(spark, price_csv, lake):
     args = (
+        "--run-id",
+        "fixed-run",
         "--series",
         "TEST1",
         "--source",
@@ -69,9 +78,38 @@ def test_running_twice_gives_the_same_output_and_no_duplicates(spark, price_csv,
     assert run(*args) == 0
     first = final_frame(lake, "2021-06-30")
     raw_before = files(lake / "raw")
+    forecast_bytes = files(lake / "predictions")
     assert run(*args) == 0
     pd.testing.assert_frame_equal(first, final_frame(lake, "2021-06-30"))
     assert files(lake / "raw") == raw_before  # identical extract: a no-op
+    assert forecast_bytes == files(lake / "predictions")  # deterministic forecast
+
+
+def test_as_of_reproduces_a_past_forecast(spark, price_csv, tmp_path):
+    """--as-of on the full file gives the forecast a run on that date would have given."""
+    truncated = tmp_path / "until.csv"
+    lines = price_csv.read_text().splitlines()
+    kept = [lines[0], *(x for x in lines[1:] if x[:10] <= "2019-12-31")]
+    truncated.write_text("\n".join(kept) + "\n")
+    outputs = []
+    for source, lake in ((price_csv, tmp_path / "a"), (truncated, tmp_path / "b")):
+        code = run(
+            "--run-id",
+            "r1",
+            "--series",
+            "TEST1",
+            "--source",
+            str(source),
+            "--lake",
+            str(lake),
+            "--as-of",
+            "2019-12-31",
+        )
+        assert code == 0
+        final = pd.read_parquet(lake / "final" / "series=TEST1" / "run_date=2019-12-31")
+        outputs.append((files(lake / "predictions"), final))
+    assert outputs[0][0] == outputs[1][0]  # forecast.csv and forecast.parquet, byte for byte
+    pd.testing.assert_frame_equal(outputs[0][1], outputs[1][1])
 
 
 def test_as_of_uses_no_later_observation(spark, price_csv, lake):
@@ -84,12 +122,12 @@ def test_as_of_uses_no_later_observation(spark, price_csv, lake):
             "--lake",
             str(lake),
             "--as-of",
-            "2020-06-30",
+            "2019-12-31",
         )
         == 0
     )
-    table = final_frame(lake, "2020-06-30")  # the run date defaults to --as-of
-    assert table["last_date"].max() <= pd.Timestamp("2020-06-30").date()
+    table = final_frame(lake, "2019-12-31")  # the run date defaults to --as-of
+    assert table["last_date"].max() <= pd.Timestamp("2019-12-31").date()
     assert table["complete"].all()
 
 

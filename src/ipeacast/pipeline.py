@@ -66,18 +66,11 @@ def load_step(spark, cfg: RunConfig) -> dict:
 
 def train_step(cfg: RunConfig, work_dir: str) -> dict:
     """Run the training entry point in-process, through the SageMaker directory contract."""
-    from pathlib import Path
-
     from ipeacast import trainer
-    from ipeacast.errors import TrainingError
 
     final = lake.partition(cfg.lake, "final", cfg.series, cfg.run_date)
     hyperparameters = {"series": cfg.series, "run_id": cfg.run_id, "run_date": str(cfg.run_date)}
-    base = trainer.prepare_local_tree(work_dir, final, hyperparameters)
-    if trainer.main(["--base-dir", str(base), "--quiet"]) != 0:
-        reason = (Path(base) / "output" / "failure").read_text().strip().splitlines()[0]
-        raise TrainingError(f"training failed: {reason}")
-    return {"model_dir": str(Path(base) / "model")}
+    return {"model_dir": str(trainer.train_local(final, work_dir, hyperparameters))}
 
 
 def publish_step(cfg: RunConfig, model_dir: str) -> dict:
