@@ -52,3 +52,34 @@ def model_tarball(
         "forecast.csv": frame.to_csv(index=False).encode(),
     }
     return tarball(files)
+
+
+def run_training_container(request: dict, work_dir) -> str | None:
+    """Do what SageMaker does with a CreateTrainingJob request, with our real trainer.
+
+    Downloads the `train` channel (S3Prefix) into <work>/input/data/train, writes the
+    hyperparameters, runs `ipeacast.trainer.main` on that /opt/ml-style tree, then uploads
+    model/ as `<S3OutputPath>/<job>/output/model.tar.gz`. Returns None on success, else the
+    failure reason the trainer wrote (what DescribeTrainingJob reports as FailureReason).
+    """
+    from pathlib import Path
+
+    from ipeacast import storage
+    from ipeacast.trainer import main, prepare_local_tree
+
+    work = Path(work_dir) / request["TrainingJobName"]
+    (channel,) = request["InputDataConfig"]
+    prefix = channel["DataSource"]["S3DataSource"]["S3Uri"]
+    downloaded = work / "download"
+    downloaded.mkdir(parents=True)
+    for uri in storage.list_files(prefix):
+        (downloaded / uri.rsplit("/", 1)[-1]).write_bytes(storage.read_bytes(uri))
+    base = prepare_local_tree(work / "ml", downloaded, request["HyperParameters"])
+    if main(["--base-dir", str(base), "--quiet"]) != 0:
+        return (base / "output" / "failure").read_text().strip().splitlines()[0]
+    files = {p.name: p.read_bytes() for p in sorted((base / "model").iterdir()) if p.is_file()}
+    output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+    storage.write_bytes(
+        f"{output}/{request['TrainingJobName']}/output/model.tar.gz", tarball(files)
+    )
+    return None

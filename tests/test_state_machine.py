@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import boto3
 import moto_patches
 import pytest
-from model_artifacts import model_tarball
+from model_artifacts import model_tarball, run_training_container
 from moto import mock_aws
 from moto.glue.models import glue_backends
 from moto.moto_api import state_manager
@@ -297,6 +297,35 @@ def test_happy_path_runs_every_step_once_and_publishes(aws):
     assert len(result.desc["output"]) < 4096
     assert _alerts(aws) == []
     assert aws.patched.retry_sleeps == []
+
+
+def test_the_real_trainer_runs_on_the_request_and_its_forecast_is_published(aws, tmp_path):
+    from forecast_helpers import SMALL, monthly_fixture
+
+    # the final partition as the load step leaves it
+    table = monthly_fixture()
+    part = f"final/series={SERIES}/run_date=2026-11-26"
+    buf = io.BytesIO()
+    table.to_parquet(buf, index=False)
+    aws.s3.put_object(Bucket=BUCKET, Key=f"{part}/part-00000.snappy.parquet", Body=buf.getvalue())
+    aws.s3.put_object(Bucket=BUCKET, Key=f"{part}/_SUCCESS", Body=b"")
+    # extra hyperparameters through the Lambda's configuration, as Terraform would set them
+    extra = {"TRAINING_HYPERPARAMETERS": json.dumps({k: str(v) for k, v in SMALL.items()})}
+    prep = aws.create_function("ipeacast-test-prepare-small", {**LAMBDA_ENV, **extra})
+    aws.patched.on_training = lambda request: run_training_container(request, tmp_path)
+    run = {"series": SERIES, "run_id": "20261126-093005", "run_date": "2026-11-26"}
+    result = _execute(
+        aws, "real-trainer", run, {**aws.variables, "prepare_training_lambda_arn": prep}
+    )
+
+    assert result.visited == HAPPY_PATH, _alerts(aws)
+    key = f"predictions/series={SERIES}/run_date=2026-11-26/forecast.csv"
+    forecast = aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+    rows = forecast.strip().splitlines()[1:]
+    assert len(rows) == 6
+    assert all(f"{SERIES},2026-11-26," in row and "20261126-093005" in row for row in rows)
+    metrics_key = f"models/series={SERIES}/run_date=2026-11-26/metrics.json"
+    assert json.loads(aws.s3.get_object(Bucket=BUCKET, Key=metrics_key)["Body"].read())
 
 
 def test_run_id_and_date_are_derived_once_from_the_start_time(aws):
