@@ -130,6 +130,7 @@ def publish_by_series(
     finally:
         try:
             storage.delete_prefix(staging)
+            storage.remove_empty_folder(lake.join(lake_root, zone, "_staging"))
         except Exception as exc:  # cleanup must not hide the real error
             log.warning("could not remove staging %s: %s", staging, exc)
 

@@ -6,6 +6,7 @@ Lambda or SageMaker. Publishing replaces a whole partition (a folder / prefix) i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -122,6 +123,14 @@ def delete_prefix(prefix: str) -> None:
             client.delete_objects(Bucket=loc.bucket, Delete={"Objects": chunk, "Quiet": True})
         return
     shutil.rmtree(loc.key, ignore_errors=True)
+
+
+def remove_empty_folder(uri: str) -> None:
+    """Remove a local folder if it is empty (S3 has no folders: nothing to do)."""
+    loc = parse(uri)
+    if loc.scheme == "file":
+        with contextlib.suppress(OSError):
+            Path(loc.key).rmdir()
 
 
 def replace_prefix(staged: str, target: str) -> None:
