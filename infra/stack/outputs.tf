@@ -138,3 +138,14 @@ output "iam_policy_statements" {
     { for k, v in module.orchestration.iam_policy_statements : "orchestration.${k}" => v },
   )
 }
+
+output "iam_policy_json" {
+  description = "Rendered JSON of every IAM policy document of the stack (module.document => JSON)."
+  value = merge(
+    { for k, v in module.data_lake.iam_policy_json : "data_lake.${k}" => v },
+    { for k, v in module.glue.iam_policy_json : "glue.${k}" => v },
+    { for k, v in module.training.iam_policy_json : "training.${k}" => v },
+    { for k, v in module.lambda.iam_policy_json : "lambda.${k}" => v },
+    { for k, v in module.orchestration.iam_policy_json : "orchestration.${k}" => v },
+  )
+}

@@ -65,3 +65,12 @@ output "iam_policy_statements" {
     log_bucket  = data.aws_iam_policy_document.logs.statement
   }
 }
+
+output "iam_policy_json" {
+  description = "Rendered JSON of every policy document in this module, by document (for tests and review)."
+  value = {
+    kms_key     = data.aws_iam_policy_document.kms.json
+    lake_bucket = data.aws_iam_policy_document.lake.json
+    log_bucket  = data.aws_iam_policy_document.logs.json
+  }
+}

@@ -52,3 +52,11 @@ output "iam_policy_statements" {
     glue_job    = data.aws_iam_policy_document.job.statement
   }
 }
+
+output "iam_policy_json" {
+  description = "Rendered JSON of every policy document in this module, by document (for tests and review)."
+  value = {
+    glue_assume = data.aws_iam_policy_document.assume.json
+    glue_job    = data.aws_iam_policy_document.job.json
+  }
+}

@@ -35,3 +35,11 @@ output "iam_policy_statements" {
     lambda        = data.aws_iam_policy_document.this.statement
   }
 }
+
+output "iam_policy_json" {
+  description = "Rendered JSON of every policy document in this module, by document (for tests and review)."
+  value = {
+    lambda_assume = data.aws_iam_policy_document.assume.json
+    lambda        = data.aws_iam_policy_document.this.json
+  }
+}

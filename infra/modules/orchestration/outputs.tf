@@ -58,3 +58,13 @@ output "iam_policy_statements" {
     scheduler        = data.aws_iam_policy_document.scheduler.statement
   }
 }
+
+output "iam_policy_json" {
+  description = "Rendered JSON of every policy document in this module, by document (for tests and review)."
+  value = {
+    sfn_assume       = data.aws_iam_policy_document.sfn_assume.json
+    sfn              = data.aws_iam_policy_document.sfn.json
+    scheduler_assume = data.aws_iam_policy_document.scheduler_assume.json
+    scheduler        = data.aws_iam_policy_document.scheduler.json
+  }
+}

@@ -15,3 +15,11 @@ output "iam_policy_statements" {
     training        = data.aws_iam_policy_document.this.statement
   }
 }
+
+output "iam_policy_json" {
+  description = "Rendered JSON of every policy document in this module, by document (for tests and review)."
+  value = {
+    training_assume = data.aws_iam_policy_document.assume.json
+    training        = data.aws_iam_policy_document.this.json
+  }
+}
