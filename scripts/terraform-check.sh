@@ -50,6 +50,17 @@ unset TF_WORKSPACE
 echo "== terraform fmt -check -recursive"
 terraform fmt -check -recursive -diff infra environments
 
+echo "== environments differ only in values"
+# Same code for every environment: only terraform.tfvars and the state key may differ.
+for f in main.tf variables.tf versions.tf outputs.tf backend.tf; do
+  for env_dir in environments/*/; do
+    env=$(basename "$env_dir")
+    [[ "$env" == dev ]] && continue
+    diff -u <(sed 's/\bdev\b/ENV/g' "environments/dev/$f") <(sed "s/\\b$env\\b/ENV/g" "$env_dir$f") \
+      || die "environments/dev/$f and $env_dir$f differ beyond the environment name; put the difference in terraform.tfvars"
+  done
+done
+
 for root in "${roots[@]}"; do
   [[ -d "$root" ]] || die "Terraform root $root is missing"
   echo "== $root: init -backend=false, validate"

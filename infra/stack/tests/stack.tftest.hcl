@@ -238,6 +238,12 @@ run "definition_references_the_right_resources" {
 run "glue_jobs_use_the_packaged_artifacts" {
   command = apply
 
+  # The same file tests/test_infra_artifacts.py checks against ipeacast.deploy.collect_artifacts.
+  assert {
+    condition     = output.artifact_keys == jsondecode(file("tests/fixtures/expected_artifact_keys.json"))
+    error_message = "Artifact keys must be the content-addressed keys ipeacast deploy uploads (artifacts/<sha256>/<name>)."
+  }
+
   assert {
     condition = alltrue([
       for step, job in output.glue_job_settings :
