@@ -370,17 +370,13 @@ data "aws_iam_policy_document" "deploy" {
     ]
   }
 
+  # The backend lists the bucket (workspaces under env:/); key names are not secret. As in the
+  # Terraform S3 backend documentation: ListBucket on the bucket, objects by key.
   statement {
     sid       = "StateBucketList"
     effect    = "Allow"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.state.arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${local.state_prefix}/${each.key}/*"]
-    }
   }
 
   statement {
@@ -509,17 +505,13 @@ data "aws_iam_policy_document" "plan" {
     resources = ["${aws_s3_bucket.state.arn}/${local.state_prefix}/*.tflock"]
   }
 
+  # The backend lists the bucket (workspaces under env:/); key names are not secret. As in the
+  # Terraform S3 backend documentation: ListBucket on the bucket, objects by key.
   statement {
     sid       = "StateBucketList"
     effect    = "Allow"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.state.arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${local.state_prefix}/*"]
-    }
   }
 
   statement {
