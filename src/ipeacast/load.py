@@ -48,45 +48,49 @@ def validate_final(df: DataFrame, min_months: int) -> dict:
     if wrong:
         raise ValidationError("schema", "; ".join(wrong))
 
-    df = df.cache()
-    try:
-        _check(
-            df.groupBy(*KEY).count().where("count > 1"),
-            "unique-key",
-            "duplicate (series, month) rows",
+    # One pass computes a flag per rule and row; offending rows are fetched only on failure.
+    by_month = Window.partitionBy("series").orderBy("month")
+    required = schema.required_columns(schema.FINAL_MONTHLY)
+    doubles = [f.name for f in declared.fields if f.dataType.simpleString() == "double"]
+    same_month = (F.lag("month").over(by_month) == F.col("month")) | (
+        F.lead("month").over(by_month) == F.col("month")
+    )
+    null_any = F.lit(False)
+    for name in ["series", *required]:
+        null_any = null_any | F.col(name).isNull()
+    bad_number = F.lit(False)
+    for name in doubles:
+        bad_number = bad_number | F.isnan(name) | (F.abs(F.col(name)) == float("inf"))
+    out_of_order = (F.col("last_date") <= F.lag("last_date").over(by_month)) | (
+        F.trunc("last_date", "month") != F.col("month")
+    )
+    rules = [
+        ("unique-key", same_month, "duplicate (series, month) rows"),
+        ("not-null", null_any, f"nulls in required columns {required}"),
+        ("finite", bad_number, "NaN or infinite values"),
+        ("dates-increasing", out_of_order, "last_date not increasing or outside its month"),
+    ]
+    flagged = df.select(
+        "*", *[F.coalesce(flag, F.lit(False)).alias(f"_{rule}") for rule, flag, _ in rules]
+    )
+    summary = (
+        flagged.groupBy("series")
+        .agg(
+            F.sum(F.col("complete").cast("int")).alias("complete_months"),
+            *[F.sum(F.col(f"`_{rule}`").cast("int")).alias(rule) for rule, _, _ in rules],
         )
-        required = schema.required_columns(schema.FINAL_MONTHLY)
-        null_any = F.lit(False)
-        for name in ["series", *required]:
-            null_any = null_any | F.col(name).isNull()
-        _check(df.where(null_any), "not-null", f"nulls in required columns {required}")
-        doubles = [f.name for f in declared.fields if f.dataType.simpleString() == "double"]
-        bad_number = F.lit(False)
-        for name in doubles:
-            bad_number = bad_number | F.isnan(name) | (F.abs(F.col(name)) == float("inf"))
-        _check(df.where(bad_number), "finite", "NaN or infinite values")
-        by_month = Window.partitionBy("series").orderBy("month")
-        previous = F.lag("last_date").over(by_month)
-        _check(
-            df.withColumn("previous_last_date", previous).where(
-                (F.col("last_date") <= F.col("previous_last_date"))
-                | (F.trunc("last_date", "month") != F.col("month"))
-            ),
-            "dates-increasing",
-            "last_date not increasing or outside its month",
-        )
-        history = df.groupBy("series").agg(
-            F.sum(F.col("complete").cast("int")).alias("complete_months")
-        )
-        _check(
-            history.where(F.col("complete_months") < min_months),
-            "min-history",
-            f"fewer than {min_months} complete months",
-        )
-        counts = {r.series: r.complete_months for r in history.collect()}
-    finally:
-        df.unpersist()
-    return counts
+        .collect()
+    )
+    for rule, _, what in rules:
+        if any(row[rule] for row in summary):
+            _check(
+                flagged.where(F.col(f"`_{rule}`")).drop(*[f"_{r}" for r, _, _ in rules]), rule, what
+            )
+    short = [r for r in summary if (r.complete_months or 0) < min_months]
+    if short:
+        shown = "; ".join(f"{r.series}: {r.complete_months or 0}" for r in short[:SHOW])
+        raise ValidationError("min-history", f"fewer than {min_months} complete months: {shown}")
+    return {r.series: r.complete_months for r in summary}
 
 
 def _check(offending: DataFrame, rule: str, what: str) -> None:
