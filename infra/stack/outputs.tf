@@ -149,3 +149,8 @@ output "iam_policy_json" {
     { for k, v in module.orchestration.iam_policy_json : "orchestration.${k}" => v },
   )
 }
+
+output "resource_names" {
+  description = "Every name the stack builds in locals (bucket, key alias, repository, catalog, function, roles)."
+  value       = local.names
+}

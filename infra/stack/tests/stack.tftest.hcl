@@ -130,6 +130,11 @@ run "names_carry_the_environment" {
   }
 
   assert {
+    condition     = alltrue([for name in values(output.resource_names) : startswith(name, "ipeacast-dev") || startswith(name, "ipeacast_dev")])
+    error_message = "Every name built by the stack must start with the project and environment."
+  }
+
+  assert {
     condition     = alltrue([for s in values(output.schedules) : startswith(s.name, "ipeacast-dev-")])
     error_message = "Schedules must be named after the environment."
   }
@@ -154,6 +159,11 @@ run "prod_differs_only_in_names" {
       load      = "ipeacast-prod-load"
     }
     error_message = "prod Glue jobs must be named ipeacast-prod-*."
+  }
+
+  assert {
+    condition     = alltrue([for name in values(output.resource_names) : strcontains(name, "prod") && !strcontains(name, "dev")])
+    error_message = "Every prod name must carry prod and none may carry dev."
   }
 
   assert {
