@@ -180,7 +180,8 @@ def test_publish_writes_predictions_and_model_sidecars(model_dir, tmp_path, resu
     published = read_predictions(root)
     pd.testing.assert_frame_equal(published, result.forecast)  # copied as written
     pred_part = lake.partition(str(root), "predictions", SERIES, "2020-05-17")
-    csv = pd.read_csv(io.BytesIO(storage.read_bytes(lake.join(pred_part, "forecast.csv"))))
+    csv_uri = lake.join(pred_part, "_csv", "forecast.csv")
+    csv = pd.read_csv(io.BytesIO(storage.read_bytes(csv_uri)))
     assert set(csv["series"]) == {SERIES}
     model_part = lake.partition(str(root), "models", SERIES, "2020-05-17")
     assert sorted(p.rsplit("/", 1)[1] for p in storage.list_files(model_part)) == [

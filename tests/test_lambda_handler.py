@@ -94,7 +94,7 @@ def test_publish_copies_forecast_and_metrics_into_the_lake(s3):
     part = f"series={SERIES}/run_date=2026-11-26/"
     assert result["rows"] == 6 and result["run_id"] == RUN["run_id"]
     assert sorted(_keys(s3, "predictions/")) == [
-        f"predictions/{part}forecast.csv",
+        f"predictions/{part}_csv/forecast.csv",
         f"predictions/{part}forecast.parquet",
     ]
     assert _keys(s3, "models/" + part) == [f"models/{part}metrics.json"]

@@ -53,7 +53,7 @@ def test_run_writes_raw_interim_and_final(spark, price_csv, lake, capsys):
     assert list((lake / "interim" / part / "monthly").glob("*.parquet"))
     table = final_frame(lake, "2021-06-30")
     assert table["month"].is_monotonic_increasing and table["month"].is_unique
-    forecast = pd.read_csv(lake / "predictions" / part / "forecast.csv")
+    forecast = pd.read_csv(lake / "predictions" / part / "_csv" / "forecast.csv")
     assert list(forecast["horizon"]) == [1, 2, 3, 4, 5, 6]
     assert forecast["origin_date"].iloc[0] == "2020-12-31"  # data end early in January 2021
     assert forecast["target_month"].iloc[0] == "2021-01-01"  # M+1 = the month after the origin

@@ -319,7 +319,7 @@ def test_the_real_trainer_runs_on_the_request_and_its_forecast_is_published(aws,
     )
 
     assert result.visited == HAPPY_PATH, _alerts(aws)
-    key = f"predictions/series={SERIES}/run_date=2026-11-26/forecast.csv"
+    key = f"predictions/series={SERIES}/run_date=2026-11-26/_csv/forecast.csv"
     forecast = aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
     rows = forecast.strip().splitlines()[1:]
     assert len(rows) == 6

@@ -34,6 +34,10 @@ if TYPE_CHECKING:  # pandas, numpy and scikit-learn load lazily: the Lambda impo
 
 log = logging.getLogger(__name__)
 
+# The CSV copy of a forecast sits in a "_" folder inside the partition: readable by people, skipped
+# by Athena/Hive/Spark, which read the Parquet files of predictions/.
+CSV_FOLDER = "_csv"
+
 PREDICTION_COLUMNS = (
     "origin_date",
     "target_month",
@@ -368,8 +372,10 @@ def publish_forecast(
 ) -> dict[str, Any]:
     """Publish a trained model directory to the lake, replacing each partition whole.
 
-    forecast.parquet and forecast.csv are copied as bytes to `predictions/series=X/run_date=D/`
-    (their rows carry series and run_date too, equal to the partition's). metrics.json (required)
+    forecast.parquet is copied as bytes to `predictions/series=X/run_date=D/` (the Athena table)
+    and forecast.csv to `predictions/series=X/run_date=D/_csv/` (a folder starting with "_", which
+    Athena, Hive and Spark skip, so the Parquet table never tries to read the CSV). Their rows
+    carry series and run_date too, equal to the partition's. metrics.json (required)
     and model.skops, features.json, versions.json (when present) go to
     `models/series=X/run_date=D/`. Everything is staged and validated first (the CSV's rows, the
     Parquet's magic bytes, the JSON); the previous partitions are replaced only after that, so a
@@ -396,7 +402,7 @@ def publish_forecast(
         except ValueError as exc:
             raise TrainingError(f"{model_dir}/metrics.json is not valid JSON: {exc}") from exc
         storage.write_bytes(lake.join(pred_stage, "forecast.parquet"), parquet)
-        storage.write_bytes(lake.join(pred_stage, "forecast.csv"), csv_bytes)
+        storage.write_bytes(lake.join(pred_stage, CSV_FOLDER, "forecast.csv"), csv_bytes)
         storage.write_bytes(lake.join(model_stage, "metrics.json"), metrics_bytes)
         for name in PUBLISHED_MODEL_FILES[1:]:
             src = lake.join(model_dir, name)
