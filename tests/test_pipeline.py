@@ -16,6 +16,11 @@ def run(*args: str) -> int:
     return cli.main(["run", *args])
 
 
+def run_on(source: Path, lake: Path, *extra: str) -> int:
+    """`ipeacast run` of series TEST1 from `source` into `lake`."""
+    return run("--series", "TEST1", "--source", str(source), "--lake", str(lake), *extra)
+
+
 def final_frame(lake: Path, run_date: str) -> pd.DataFrame:
     return pd.read_parquet(lake / "final" / "series=TEST1" / f"run_date={run_date}")
 
@@ -32,17 +37,7 @@ def lake(tmp_path) -> Path:
 
 
 def test_run_writes_raw_interim_and_final(spark, price_csv, lake, capsys):
-    code = run(
-        "--series",
-        "TEST1",
-        "--source",
-        str(price_csv),
-        "--lake",
-        str(lake),
-        "--run-date",
-        "2021-06-30",
-    )
-    assert code == 0
+    assert run_on(price_csv, lake, "--run-date", "2021-06-30") == 0
     out = capsys.readouterr().out
     for step in ("[extract] done in", "[transform] done in", "[load] done in"):
         assert step in out
@@ -63,23 +58,12 @@ def test_run_writes_raw_interim_and_final(spark, price_csv, lake, capsys):
 
 
 def test_running_twice_gives_the_same_output_and_no_duplicates(spark, price_csv, lake):
-    args = (
-        "--run-id",
-        "fixed-run",
-        "--series",
-        "TEST1",
-        "--source",
-        str(price_csv),
-        "--lake",
-        str(lake),
-        "--run-date",
-        "2021-06-30",
-    )
-    assert run(*args) == 0
+    args = ("--run-id", "fixed-run", "--run-date", "2021-06-30")
+    assert run_on(price_csv, lake, *args) == 0
     first = final_frame(lake, "2021-06-30")
     raw_before = files(lake / "raw")
     forecast_bytes = files(lake / "predictions")
-    assert run(*args) == 0
+    assert run_on(price_csv, lake, *args) == 0
     pd.testing.assert_frame_equal(first, final_frame(lake, "2021-06-30"))
     assert files(lake / "raw") == raw_before  # identical extract: a no-op
     assert forecast_bytes == files(lake / "predictions")  # deterministic forecast
@@ -93,18 +77,7 @@ def test_as_of_reproduces_a_past_forecast(spark, price_csv, tmp_path):
     truncated.write_text("\n".join(kept) + "\n")
     outputs = []
     for source, lake in ((price_csv, tmp_path / "a"), (truncated, tmp_path / "b")):
-        code = run(
-            "--run-id",
-            "r1",
-            "--series",
-            "TEST1",
-            "--source",
-            str(source),
-            "--lake",
-            str(lake),
-            "--as-of",
-            "2019-12-31",
-        )
+        code = run_on(source, lake, "--run-id", "r1", "--as-of", "2019-12-31")
         assert code == 0
         final = pd.read_parquet(lake / "final" / "series=TEST1" / "run_date=2019-12-31")
         outputs.append((files(lake / "predictions"), final))
@@ -113,19 +86,7 @@ def test_as_of_reproduces_a_past_forecast(spark, price_csv, tmp_path):
 
 
 def test_as_of_uses_no_later_observation(spark, price_csv, lake):
-    assert (
-        run(
-            "--series",
-            "TEST1",
-            "--source",
-            str(price_csv),
-            "--lake",
-            str(lake),
-            "--as-of",
-            "2019-12-31",
-        )
-        == 0
-    )
+    assert run_on(price_csv, lake, "--as-of", "2019-12-31") == 0
     table = final_frame(lake, "2019-12-31")  # the run date defaults to --as-of
     assert table["last_date"].max() <= pd.Timestamp("2019-12-31").date()
     assert table["complete"].all()
@@ -142,16 +103,7 @@ def test_as_of_uses_no_later_observation(spark, price_csv, lake):
 def test_bad_input_exits_non_zero_with_one_clear_line(tmp_path, lake, capsys, content, message):
     source = tmp_path / "bad.csv"
     source.write_bytes(content)
-    code = run(
-        "--series",
-        "TEST1",
-        "--source",
-        str(source),
-        "--lake",
-        str(lake),
-        "--run-date",
-        "2021-06-30",
-    )
+    code = run_on(source, lake, "--run-date", "2021-06-30")
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert len(err) == 1 and err[0].startswith("ipeacast: error:") and message in err[0]
@@ -161,19 +113,7 @@ def test_bad_input_exits_non_zero_with_one_clear_line(tmp_path, lake, capsys, co
 def test_too_short_history_names_the_rule(spark, tmp_path, lake, capsys):
     source = tmp_path / "short.csv"
     source.write_bytes(b"date,price_usd\n2021-01-04,1\n2021-01-05,2\n")
-    assert (
-        run(
-            "--series",
-            "TEST1",
-            "--source",
-            str(source),
-            "--lake",
-            str(lake),
-            "--run-date",
-            "2021-06-30",
-        )
-        == 1
-    )
+    assert run_on(source, lake, "--run-date", "2021-06-30") == 1
     assert "min-history" in capsys.readouterr().err
 
 
