@@ -1,0 +1,50 @@
+"""The SparkSession: local settings in a plain process, the cluster's own under spark-submit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyspark
+import pytest
+
+pytestmark = pytest.mark.spark
+
+PROBE = """
+from ipeacast.spark import get_spark
+spark = get_spark()
+conf = spark.sparkContext.getConf()
+print("master=" + spark.sparkContext.master)
+print("shuffle=" + spark.conf.get("spark.sql.shuffle.partitions"))
+print("inference=" + spark.conf.get("spark.sql.sources.partitionColumnTypeInference.enabled"))
+print("tz=" + spark.conf.get("spark.sql.session.timeZone"))
+"""
+
+
+def probe(tmp_path: Path, command: list[str]) -> dict[str, str]:
+    script = tmp_path / "probe.py"
+    script.write_text(PROBE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_GATEWAY")}
+    env["PYSPARK_PYTHON"] = sys.executable
+    out = subprocess.run(
+        [*command, str(script)], capture_output=True, text=True, env=env, timeout=180, check=True
+    ).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def test_a_plain_python_process_gets_local_mode_with_our_settings(tmp_path):
+    got = probe(tmp_path, [sys.executable])
+    assert got["master"] == "local[*]"
+    assert got["shuffle"] == "2"
+    assert got["inference"] == "false" and got["tz"] == "UTC"
+
+
+def test_under_spark_submit_the_cluster_configuration_wins(tmp_path):
+    """As on Glue: spark-submit chose the master; we must not force local mode or our sizes."""
+    submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    got = probe(tmp_path, [str(submit), "--master", "local[1]"])
+    assert got["master"] == "local[1]"
+    assert got["shuffle"] == "200"  # Spark's default, not our local tuning
+    assert got["inference"] == "false" and got["tz"] == "UTC"  # what our code relies on
