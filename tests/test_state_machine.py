@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -98,17 +99,18 @@ def test_asl_validator_rejects_a_broken_definition(tmp_path):
     assert result.returncode != 0
 
 
-@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
 def test_python_renderer_matches_terraform_templatefile(tmp_path):
+    terraform = shutil.which("terraform")
+    assert terraform, "the terraform CLI is required (README prerequisites)"
     args = ", ".join(f'{k} = "{v}"' for k, v in VARIABLES.items())
     expr = f'jsonencode(templatefile("{default_template_path()}", {{ {args} }}))\n'
     result = subprocess.run(
-        ["terraform", "console"],
+        [terraform, "console"],
         input=expr,
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "TF_CLI_CONFIG_FILE": "/dev/null"},
+        env={"PATH": os.environ["PATH"], "TF_CLI_CONFIG_FILE": "/dev/null"},
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
