@@ -116,3 +116,26 @@ def test_train_local_returns_the_model_dir_or_raises_the_reason(tmp_path, final_
     assert (model_dir / "forecast.parquet").exists()
     with pytest.raises(TrainingError, match="'horizons' must be an integer"):
         train_local(final_partition, tmp_path / "bad", {**HP, "horizons": "x"})
+
+
+def test_the_container_command_trains_from_an_opt_ml_tree(tmp_path, final_partition):
+    """The image runs `train` with no arguments; SageMaker provides /opt/ml (here: a temp tree)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    train = shutil.which("train", path=str(Path(sys.executable).parent))
+    assert train, "the `train` console script is not installed (pyproject [project.scripts])"
+    base = prepare_local_tree(tmp_path / "opt" / "ml", final_partition, HP)
+    env = {**os.environ, BASE_DIR_ENV: str(base)}
+    done = subprocess.run([train], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1])["rows"] == 6
+    assert sorted(p.name for p in (base / "model").iterdir()) == sorted(MODEL_FILES)
+
+    (base / "input" / "config" / "hyperparameters.json").write_text('{"horizons": "0"}')
+    failed = subprocess.run([train], env=env, capture_output=True, text=True, timeout=300)
+    assert failed.returncode != 0
+    assert "horizons" in (base / "output" / "failure").read_text()
