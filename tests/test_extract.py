@@ -200,3 +200,19 @@ def test_ipeadatapy_is_left_as_it_was_after_a_failure():
     with pytest.raises(ExtractError):
         extract.fetch_ipeadata(CODE, FAST)
     assert module.req is before is requests
+
+
+def test_a_source_naming_another_series_is_rejected_before_storing(tmp_path):
+    from conftest import FIXTURES
+
+    from ipeacast.errors import SourceFormatError
+
+    export = (FIXTURES / "ipeadata_export_sample.csv").read_bytes()
+    wrong = extract.Fetched(export, "brent.csv", "ipeadata-export")
+    with pytest.raises(
+        SourceFormatError, match="holds series EIA366_PBRENT366, not EIA366_PWTI366"
+    ):
+        extract.store_snapshot(wrong, str(tmp_path), "EIA366_PWTI366", "2024-01-04")
+    assert not (tmp_path / "raw").exists()
+    right = extract.store_snapshot(wrong, str(tmp_path), CODE, "2024-01-04")
+    assert right.created

@@ -98,3 +98,19 @@ def test_not_utf8_is_rejected():
 def test_duplicate_dates_are_left_to_the_transform_rule():
     df = parse("date,price_usd\n2020-01-02,1\n2020-01-02,1\n")
     assert len(df) == 2
+
+
+def test_sources_that_name_their_series_report_it():
+    assert sources.series_code((FIXTURES / "odata_sample.json").read_bytes()) == "EIA366_PBRENT366"
+    export = (FIXTURES / "ipeadata_export_sample.csv").read_bytes()
+    assert sources.series_code(export) == "EIA366_PBRENT366"
+    assert sources.series_code(b"date,price_usd\n2020-01-02,1\n") is None  # EIA CSV: no code
+
+
+def test_a_payload_mixing_series_is_rejected():
+    data = (
+        b'{"value": [{"SERCODIGO": "A", "VALDATA": "2020-01-02", "VALVALOR": 1},'
+        b' {"SERCODIGO": "B", "VALDATA": "2020-01-03", "VALVALOR": 2}]}'
+    )
+    with pytest.raises(SourceFormatError, match="mixes several series"):
+        sources.series_code(data, "mixed.json")

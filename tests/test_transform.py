@@ -138,3 +138,16 @@ def test_a_stale_source_does_not_pass_half_a_month_off_as_complete(spark, prices
     daily = transform.clean_daily(to_spark(spark, stale), date(2018, 6, 30))
     months = transform.monthly_table(daily, date(2018, 6, 30)).orderBy("month").toPandas()
     assert list(months["complete"]) == [True, True, False]
+
+
+def test_a_monthly_series_keeps_its_weekend_dated_rows(spark):
+    monthly = pd.DataFrame({"date": pd.date_range("2019-01-01", periods=36, freq="MS")})
+    monthly["price"] = np.arange(36, dtype=float)
+    assert not transform.is_daily(monthly)
+    assert (monthly["date"].dt.dayofweek >= 5).any()  # some first days are weekends
+    kept = transform.clean_daily(to_spark(spark, monthly), CUTOFF, trading_days_only=False)
+    assert kept.count() == 36
+
+
+def test_daily_series_are_detected_despite_gaps(messy_prices):
+    assert transform.is_daily(messy_prices)

@@ -96,7 +96,7 @@ class _IpeadataClient:
         for attempt in range(p.retries + 1):
             if attempt:
                 delay = p.backoff * 2 ** (attempt - 1)
-                log.warning("retrying %s in %.1fs after: %s", url, delay, last)
+                log.info("retrying %s in %.1fs after: %s", url, delay, last)
                 p.sleep(delay)
             try:
                 response = requests.get(url, timeout=p.timeout)
@@ -175,6 +175,12 @@ def store_snapshot(
 ) -> Snapshot:
     """Store the payload under raw/ unless an identical snapshot exists; point _latest at it."""
     observations = sources.parse(fetched.payload, fetched.source, fetched.fmt)  # reject bad input
+    named = sources.series_code(fetched.payload, fetched.source, fetched.fmt)
+    if named is not None and named != series:
+        raise SourceFormatError(
+            f"{fetched.source} holds series {named}, not {series}: pass --series {named} "
+            "(nothing was stored)"
+        )
     digest = hashlib.sha256(fetched.payload).hexdigest()
     partition = lake.partition(lake_root, "raw", series, run_date)
     folder = lake.join(partition, f"sha256={digest[:16]}")

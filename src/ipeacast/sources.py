@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 
@@ -69,6 +70,32 @@ def parse(data: bytes, name: str = "source", fmt: str | None = None) -> pd.DataF
     else:
         raise SourceFormatError(f"{name}: unknown format {fmt!r}; known: {', '.join(FORMATS)}")
     return _to_frame(rows, name)
+
+
+def series_code(data: bytes, name: str = "source", fmt: str | None = None) -> str | None:
+    """The series code a source names itself (OData SERCODIGO, web export header), if any.
+
+    An EIA-style CSV carries no code: the caller's --series is the only label it has.
+    """
+    fmt = fmt or detect_format(data, name)
+    if fmt == IPEADATA_EXPORT:
+        header = _decode(data, name).lstrip().splitlines()[0]
+        match = _EXPORT_CODE.search(header)
+        return match.group(1) if match else None
+    if fmt == ODATA_JSON:
+        try:
+            values = json.loads(data.decode("utf-8-sig")).get("value") or []
+        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            return None  # parse() reports the malformed payload
+        codes = {v.get("SERCODIGO") for v in values if isinstance(v, dict)} - {None}
+        if len(codes) > 1:
+            raise SourceFormatError(f"{name} mixes several series: {sorted(codes)}")
+        return codes.pop() if codes else None
+    return None
+
+
+# The web export's value column ends with the series code: "... (EIA) - EIA366_PBRENT366;"
+_EXPORT_CODE = re.compile(r"-\s*([A-Z0-9][A-Z0-9_.]+)\s*;?\s*$")
 
 
 def _decode(data: bytes, name: str) -> str:

@@ -6,8 +6,9 @@ same code runs on a laptop in local mode and on Glue workers. Every window is pa
 negative prices (WTI on 2020-04-20) neither crash nor produce NaN/inf.
 
 Rules:
-- Clean daily: drop empty values and weekend dates (Brent and WTI spot trade Monday-Friday;
-  Ipeadata carries ~1,700 weekend values that repeat earlier prices), drop observations after the
+- Clean daily: drop empty values and, for a daily series, weekend dates (Brent and WTI spot trade
+  Monday-Friday; Ipeadata carries ~1,700 weekend values that repeat earlier prices; a weekly or
+  monthly series keeps its weekend-dated rows), drop observations after the
   cutoff, keep one row per (series, date) when duplicates agree, and reject the input when a date
   has two different prices.
 - A month is `complete` when it ended by the cutoff and either a later month has data or its
@@ -58,14 +59,23 @@ def from_pandas(spark: SparkSession, series: str, observations: pd.DataFrame) ->
     return spark.createDataFrame(pdf, schema=RAW_SCHEMA)
 
 
-def clean_daily(raw: DataFrame, cutoff: date) -> DataFrame:
-    """Trading days up to `cutoff`, one row per (series, date); conflicting duplicates rejected."""
-    df = (
-        raw.where(F.col("price").isNotNull() & ~F.isnan("price"))
-        .where(~F.dayofweek("date").isin(1, 7))
-        .where(F.col("date") <= F.lit(cutoff))
-        .dropDuplicates(["series", "date", "price"])
-    )
+def is_daily(observations: pd.DataFrame) -> bool:
+    """True for a daily series: the median gap between dates with a value is at most 4 days."""
+    dates = pd.to_datetime(observations.loc[observations["price"].notna(), "date"])
+    gaps = dates.sort_values().diff().dt.days.dropna()
+    return gaps.empty or gaps.median() <= 4
+
+
+def clean_daily(raw: DataFrame, cutoff: date, trading_days_only: bool = True) -> DataFrame:
+    """Observations up to `cutoff`, one row per (series, date); conflicting duplicates rejected.
+
+    `trading_days_only` drops Saturdays and Sundays: right for daily market prices, wrong for a
+    weekly or monthly series whose dates may fall on a weekend (see `is_daily`).
+    """
+    df = raw.where(F.col("price").isNotNull() & ~F.isnan("price"))
+    if trading_days_only:
+        df = df.where(~F.dayofweek("date").isin(1, 7))
+    df = df.where(F.col("date") <= F.lit(cutoff)).dropDuplicates(["series", "date", "price"])
     conflicts = (
         df.groupBy("series", "date")
         .agg(F.count("*").alias("n"), F.sort_array(F.collect_list("price")).alias("prices"))
