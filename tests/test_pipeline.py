@@ -55,6 +55,8 @@ def test_run_writes_raw_interim_and_final(spark, price_csv, lake, capsys):
     assert (lake / "models" / part / "metrics.json").exists()
     assert (lake / "reports" / part / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "M+1" in out and "MAE last price" in out  # the metrics table is printed
+    assert "Forecast of the monthly average, origin 2020-12-31" in out
+    assert "6 months before 2021-06-30: the source looks stale" in out
 
 
 def test_running_twice_gives_the_same_output_and_no_duplicates(spark, price_csv, lake):
@@ -85,8 +87,9 @@ def test_as_of_reproduces_a_past_forecast(spark, price_csv, tmp_path):
     pd.testing.assert_frame_equal(outputs[0][1], outputs[1][1])
 
 
-def test_as_of_uses_no_later_observation(spark, price_csv, lake):
+def test_as_of_uses_no_later_observation(spark, price_csv, lake, capsys):
     assert run_on(price_csv, lake, "--as-of", "2019-12-31") == 0
+    assert "looks stale" not in capsys.readouterr().out
     table = final_frame(lake, "2019-12-31")  # the run date defaults to --as-of
     assert table["last_date"].max() <= pd.Timestamp("2019-12-31").date()
     assert table["complete"].all()

@@ -152,15 +152,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# A forecast whose origin is this many months before the cutoff is flagged: the source is stale.
+STALE_MONTHS = 2
+
+
 def summary_table(cfg: RunConfig) -> str:
-    """The forecast and the backtest metrics per horizon, as printed at the end of a run."""
+    """The forecast, a staleness warning if any, and the backtest metrics per horizon."""
+    import io
     import json
+    from datetime import date
+
+    import pandas as pd
 
     from ipeacast import report, storage
 
     models = lake.partition(cfg.lake, "models", cfg.series, cfg.run_date)
     metrics = json.loads(storage.read_bytes(lake.join(models, "metrics.json")))
-    return report.metrics_table_text(metrics)
+    predictions = lake.partition(cfg.lake, "predictions", cfg.series, cfg.run_date)
+    rows = pd.read_parquet(
+        io.BytesIO(storage.read_bytes(lake.join(predictions, "forecast.parquet")))
+    )
+    origin = date.fromisoformat(str(metrics["origin_date"])[:10])
+    lines = [f"Forecast of the monthly average, origin {origin} ({cfg.series}):"]
+    columns = ["target_month", "horizon", "point_forecast", "lower", "upper", "model"]
+    lines.append(rows[columns].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    lag = (cfg.cutoff.year - origin.year) * 12 + cfg.cutoff.month - origin.month
+    if lag > STALE_MONTHS:
+        lines.append(
+            f"warning: the last complete month ends {origin}, {lag} months before "
+            f"{cfg.cutoff}: the source looks stale, so some 'forecast' months are already past"
+        )
+    lines += ["", "Backtest per horizon:", report.metrics_table_text(metrics)]
+    return "\n".join(lines)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -41,10 +41,10 @@ def metrics_rows(metrics: dict[str, Any]) -> list[dict[str, str]]:
                 "horizon": f"M+{r['horizon']}",
                 "shipped": shipped.get(str(r["horizon"]), "-"),
                 "n": str(r["n"]),
-                "MAE": _fmt(r["mae_champion"], ".2f"),
-                "MAE last avg": _fmt(r["mae_naive_last_avg"], ".2f"),
+                "MAE online": _fmt(r["mae_champion"], ".2f"),
                 "MAE last price": _fmt(r["mae_naive_last_price"], ".2f"),
-                "vs last price": _fmt(r["ratio_naive_last_price"], ".3f"),
+                "MAE last avg": _fmt(r["mae_naive_last_avg"], ".2f"),
+                "online/last price": _fmt(r["ratio_naive_last_price"], ".3f"),
                 "MAPE %": _fmt(r["mape"], ".1f"),
                 "MASE": _fmt(r["mase"], ".2f"),
                 "direction": _fmt(r["directional_accuracy"], ".2f"),
@@ -66,8 +66,12 @@ def metrics_table_text(metrics: dict[str, Any]) -> str:
     level = metrics.get("config", {}).get("interval_level")
     bt = metrics.get("backtest", {})
     lines.append(
-        f"backtest origins {bt.get('first_origin', '?')}..{bt.get('last_origin', '?')}; MAE = "
-        f"online champion; coverage of the {_fmt(level, '.0%')} intervals"
+        f"backtest origins {bt.get('first_origin', '?')}..{bt.get('last_origin', '?')}. "
+        "shipped: the model this run ships per horizon (the learned model only where it beat the "
+        "best no-change baseline over the whole backtest).\nMAE online: the champion rule "
+        "applied month by month with the errors known at each origin (an honest estimate of "
+        "choosing, then forecasting; it can trail a baseline slightly).\ncoverage: of the "
+        f"{_fmt(level, '.0%')} intervals"
     )
     return "\n".join(lines)
 
@@ -110,8 +114,9 @@ def markdown_summary(metrics: dict[str, Any], forecast: pd.DataFrame) -> str:
     out += [
         "",
         f"Origins {bt.get('first_origin')}..{bt.get('last_origin')} ({bt.get('n_origins')}). "
-        "MAE is the online champion's (rule applied with the errors known at each origin); "
-        "'vs last price' is its MAE over the last-daily-price baseline's. MASE divides by the "
+        "'MAE online' is the champion rule applied month by month, with the errors known at each "
+        "origin; 'online/last price' is its MAE over the last-daily-price baseline's. MASE "
+        "divides by the "
         "mean monthly move over the 36 months before each origin.",
         "",
         "## Champion per horizon",
