@@ -32,7 +32,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY --from=wheel /dist/ipeacast-0.1.0-py3-none-any.whl /tmp/wheels/
 RUN python -m pip install --no-compile "/tmp/wheels/ipeacast-0.1.0-py3-none-any.whl[ml]" \
-    && rm -rf /tmp/wheels \
-    && train --help > /dev/null
+    && rm -rf /tmp/wheels
+# SageMaker runs `train`: our thin entry point src/ml/train.py, first on PATH (the SageMaker
+# convention /opt/program), ahead of the wheel's console script of the same name.
+COPY --chmod=0755 src/ml/train.py /opt/program/train
+ENV PATH="/opt/program:${PATH}"
+RUN [ "$(command -v train)" = /opt/program/train ] && train --help > /dev/null
 WORKDIR /opt/ml
 CMD ["train"]

@@ -1,4 +1,6 @@
-"""Training container entry point (SageMaker runs `train`); all logic is in ipeacast.trainer."""
+#!/usr/bin/env python3
+"""Training container entry point: the image installs this file as /opt/program/train, first on
+PATH, so SageMaker's `docker run <image> train` runs it. All logic is in ipeacast.trainer."""
 
 import sys
 
