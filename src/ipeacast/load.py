@@ -126,8 +126,10 @@ def publish_by_series(
             raise ValidationError("not-empty", f"nothing to publish to {zone}/")
         published = {}
         for series in series_list:
+            staged_series = lake.join(staging, f"series={series}")
+            storage.stable_names(staged_series)  # one file per series: replaced in one step
             target = lake.join(lake.partition(lake_root, zone, series, run_date), subfolder)
-            storage.replace_prefix(lake.join(staging, f"series={series}"), target)
+            storage.replace_prefix(staged_series, target)
             published[series] = target
             log.info("published %s", target)
         return published

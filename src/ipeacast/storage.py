@@ -125,6 +125,48 @@ def delete_prefix(prefix: str) -> None:
     shutil.rmtree(loc.key, ignore_errors=True)
 
 
+def stable_names(prefix: str) -> list[str]:
+    """Rename the data files below a staged folder to part-00000<ext>, part-00001<ext>, ...
+
+    Spark names part files with a random id, so replacing a published partition would copy new
+    names next to old ones. With stable names the copy overwrites each object in place (atomic per
+    object on S3), and a partition written as one file is replaced in one step. Checksum (.crc)
+    and marker files (_SUCCESS) are dropped. Returns the new URIs.
+    """
+    files = list_files(prefix)
+    data = [u for u in files if not os.path.basename(parse(u).key).startswith((".", "_"))]
+    out = []
+    for index, uri in enumerate(sorted(data)):
+        name = os.path.basename(parse(uri).key)
+        suffix = "".join(Path(name).suffixes[-2:]) if name.endswith(".parquet") else ""
+        target = f"{os.path.dirname(uri.rstrip('/'))}/part-{index:05d}{suffix}"
+        if target != uri:
+            _move(uri, target)
+        out.append(target)
+    for uri in files:
+        if uri not in data:
+            _delete(uri)
+    return out
+
+
+def _move(src: str, dst: str) -> None:
+    s, d = parse(src), parse(dst)
+    if s.scheme == "s3":
+        _s3().copy_object(Bucket=d.bucket, Key=d.key, CopySource={"Bucket": s.bucket, "Key": s.key})
+        _s3().delete_object(Bucket=s.bucket, Key=s.key)
+    else:
+        os.replace(s.key, d.key)
+
+
+def _delete(uri: str) -> None:
+    loc = parse(uri)
+    if loc.scheme == "s3":
+        _s3().delete_object(Bucket=loc.bucket, Key=loc.key)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(loc.key)
+
+
 def remove_empty_folder(uri: str) -> None:
     """Remove a local folder if it is empty (S3 has no folders: nothing to do)."""
     loc = parse(uri)

@@ -1,0 +1,112 @@
+"""Storage by URI: the same publish semantics on a local folder and on S3 (moto)."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ipeacast import storage
+from ipeacast.errors import StorageError
+
+BUCKET = "lake-test"
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+def keys(client, prefix: str) -> dict[str, bytes]:
+    listed = client.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return {o["Key"]: client.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
+
+
+def stage(client, prefix: str, files: dict[str, bytes]) -> str:
+    for name, body in files.items():
+        client.put_object(Bucket=BUCKET, Key=f"{prefix}/{name}", Body=body)
+    return f"s3://{BUCKET}/{prefix}"
+
+
+def test_s3_replace_overwrites_in_place_and_removes_stale_objects(s3):
+    stage(
+        s3,
+        "final/series=S/run_date=D",
+        {"part-00000.snappy.parquet": b"old", "part-00001.snappy.parquet": b"old2"},
+    )
+    staged = stage(
+        s3,
+        "final/_staging/t1/series=S",
+        {
+            "part-00000-a1b2.c000.snappy.parquet": b"new",
+            "_SUCCESS": b"",
+            ".part-00000-a1b2.c000.snappy.parquet.crc": b"crc",
+        },
+    )
+    assert storage.stable_names(staged) == [f"{staged}/part-00000.snappy.parquet"]
+    storage.replace_prefix(staged, f"s3://{BUCKET}/final/series=S/run_date=D")
+    assert keys(s3, "final/") == {"final/series=S/run_date=D/part-00000.snappy.parquet": b"new"}
+
+
+def test_s3_crash_while_copying_leaves_the_published_partition_as_it_was(s3, monkeypatch):
+    stage(s3, "final/series=S/run_date=D", {"part-00000.snappy.parquet": b"old"})
+    staged = stage(s3, "final/_staging/t2/series=S", {"part-00000.snappy.parquet": b"new"})
+    client = storage._s3()
+
+    def crash(**kwargs):
+        raise RuntimeError("connection reset")
+
+    monkeypatch.setattr(client, "copy_object", crash)
+    monkeypatch.setattr(storage, "_s3", lambda: client)
+    with pytest.raises(RuntimeError):
+        storage.replace_prefix(staged, f"s3://{BUCKET}/final/series=S/run_date=D")
+    assert keys(s3, "final/series=") == {
+        "final/series=S/run_date=D/part-00000.snappy.parquet": b"old"
+    }
+
+
+def test_s3_refuses_to_publish_an_empty_staging_prefix(s3):
+    stage(s3, "final/series=S/run_date=D", {"part-00000.snappy.parquet": b"old"})
+    with pytest.raises(StorageError, match="is empty"):
+        storage.replace_prefix(
+            f"s3://{BUCKET}/final/_staging/none", f"s3://{BUCKET}/final/series=S/run_date=D"
+        )
+    assert keys(s3, "final/series=") == {
+        "final/series=S/run_date=D/part-00000.snappy.parquet": b"old"
+    }
+
+
+def test_s3_reads_writes_and_lists_by_uri(s3):
+    storage.write_bytes(f"s3://{BUCKET}/raw/a.json", b"{}")
+    assert storage.read_bytes(f"s3://{BUCKET}/raw/a.json") == b"{}"
+    assert storage.exists(f"s3://{BUCKET}/raw/a.json")
+    assert not storage.exists(f"s3://{BUCKET}/raw/b.json")
+    assert storage.list_files(f"s3://{BUCKET}/raw") == [f"s3://{BUCKET}/raw/a.json"]
+    with pytest.raises(StorageError, match="does not exist"):
+        storage.read_bytes(f"s3://{BUCKET}/raw/b.json")
+
+
+def test_local_stable_names_and_replace(tmp_path):
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    (staged / "part-00000-x.c000.snappy.parquet").write_bytes(b"new")
+    (staged / ".part-00000-x.c000.snappy.parquet.crc").write_bytes(b"crc")
+    target = tmp_path / "final"
+    target.mkdir()
+    (target / "part-00000.snappy.parquet").write_bytes(b"old")
+    storage.stable_names(str(staged))
+    storage.replace_prefix(str(staged), str(target))
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == {
+        "part-00000.snappy.parquet": b"new"
+    }
+
+
+def test_unsupported_schemes_are_named():
+    with pytest.raises(StorageError, match="unsupported storage URI 'gs://x/y'"):
+        storage.parse("gs://x/y")
