@@ -189,13 +189,20 @@ def github_api(token: str, base: str = "https://api.github.com") -> Api:
     return call
 
 
-def upsert_comment(api: Api, repo: str, pr: int, body: str) -> tuple[str, int]:
-    """Update the comment carrying MARKER, or create it; returns (action, comment id)."""
+# Only our own comment is updated: anybody can paste the marker into a comment of theirs.
+BOT_LOGIN = "github-actions[bot]"
+
+
+def upsert_comment(
+    api: Api, repo: str, pr: int, body: str, author: str = BOT_LOGIN
+) -> tuple[str, int]:
+    """Update `author`'s comment carrying MARKER, or create it; returns (action, comment id)."""
     page = 1
     while True:
         comments = api("GET", f"/repos/{repo}/issues/{pr}/comments?per_page=100&page={page}", None)
         for comment in comments:
-            if MARKER in (comment.get("body") or ""):
+            login = (comment.get("user") or {}).get("login")
+            if login == author and MARKER in (comment.get("body") or ""):
                 api("PATCH", f"/repos/{repo}/issues/comments/{comment['id']}", {"body": body})
                 return "updated", int(comment["id"])
         if len(comments) < 100:

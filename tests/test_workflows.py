@@ -417,7 +417,12 @@ def test_comment_fence_survives_backticks_in_the_plan():
 def test_comment_is_updated_in_place_not_duplicated():
     pc = plan_comment()
     calls = []
-    comments = [{"id": 7, "body": "unrelated"}, {"id": 9, "body": f"{pc.MARKER}\nold plan"}]
+    bot = {"login": "github-actions[bot]"}
+    comments = [
+        {"id": 5, "body": f"{pc.MARKER}\nplanted by someone", "user": {"login": "mallory"}},
+        {"id": 7, "body": "unrelated", "user": bot},
+        {"id": 9, "body": f"{pc.MARKER}\nold plan", "user": bot},
+    ]
 
     def api(method, path, payload):
         calls.append((method, path))
