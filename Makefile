@@ -83,8 +83,8 @@ package: setup ## Build the wheel, Glue scripts and Lambda zip into dist/ (byte-
 ENV ?= dev
 IMAGE_TAG ?= $(shell git rev-parse HEAD 2>/dev/null)
 export IMAGE_TAG
-.PHONY: plan apply drift image save-image load-image push-image image-uri upload-artifacts \
-        smoke run-pipeline
+.PHONY: plan apply drift image save-image load-image push-image stage image-uri \
+        upload-artifacts smoke run-pipeline
 
 plan: ## terraform plan for ENV, saved to .tfbuild/ENV/ (TF_LOCK=false with a read-only role)
 	bash scripts/tf.sh plan $(ENV)
@@ -106,6 +106,9 @@ load-image: ## docker load the training image (IMAGE_TAR)
 
 push-image: setup ## Push the training image to ENV's ECR (skipped when the tag exists)
 	bash scripts/deploy.sh push-image $(ENV)
+
+stage: setup ## Before apply: push-image + upload-artifacts (skipped only if ENV was never applied)
+	bash scripts/deploy.sh stage $(ENV)
 
 image-uri: setup ## Print ENV's image URI for IMAGE_TAG; fails if it was never pushed
 	bash scripts/deploy.sh image-uri $(ENV)

@@ -6,6 +6,8 @@
 #   scripts/deploy.sh load-image             docker load IMAGE_TAR
 #   scripts/deploy.sh push-image ENV         push it to ENV's ECR repository (skipped if the tag exists:
 #                                            tags are immutable)
+#   scripts/deploy.sh stage ENV              push-image + upload-artifacts before apply; skipped only
+#                                            when ENV was never applied (no Terraform outputs yet)
 #   scripts/deploy.sh image-uri ENV          print ENV's image URI for IMAGE_TAG; fails if not pushed
 #   scripts/deploy.sh upload-artifacts ENV   upload dist/ to ENV's bucket (content-addressed, idempotent)
 #   scripts/deploy.sh smoke ENV              start a short execution of ENV's state machine and wait
@@ -94,6 +96,19 @@ case "$verb" in
     docker tag "$IMAGE_NAME:$IMAGE_TAG" "$repo:$IMAGE_TAG"
     docker push "$repo:$IMAGE_TAG"
     "$IPEACAST" deploy image-uri --repository "$repo" --tag "$IMAGE_TAG" --digest
+    ;;
+  stage)
+    # Before apply: put the image and artifacts in place so the jobs never point at code not
+    # uploaded yet. Only an environment that was never applied (no outputs yet) is skipped;
+    # every other failure fails the step.
+    need_env
+    outputs_json=$(bash scripts/tf.sh outputs "$env") || die "cannot read the Terraform outputs of '$env'"
+    if ! OUTPUTS="$outputs_json" python3 -c 'import json, os, sys; sys.exit(0 if json.loads(os.environ["OUTPUTS"] or "{}") else 1)'; then
+      echo "stage: '$env' has no Terraform outputs yet (first deployment): nothing to stage before apply"
+      exit 0
+    fi
+    bash "$0" push-image "$env"
+    bash "$0" upload-artifacts "$env"
     ;;
   image-uri)
     need_env
