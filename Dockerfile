@@ -30,8 +30,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+# Exactly the pinned closure of what training imports (docker/training-requirements.txt), then
+# our wheel without its dependencies: the image is reproducible and carries no Spark, boto3,
+# requests or ipeadatapy.
+COPY docker/training-requirements.txt /tmp/wheels/
 COPY --from=wheel /dist/ipeacast-0.1.0-py3-none-any.whl /tmp/wheels/
-RUN python -m pip install --no-compile "/tmp/wheels/ipeacast-0.1.0-py3-none-any.whl[ml]" \
+RUN python -m pip install --no-compile --no-deps -r /tmp/wheels/training-requirements.txt \
+    && python -m pip install --no-compile --no-deps /tmp/wheels/ipeacast-0.1.0-py3-none-any.whl \
     && rm -rf /tmp/wheels
 # SageMaker runs `train`: our thin entry point src/ml/train.py, first on PATH (the SageMaker
 # convention /opt/program), ahead of the wheel's console script of the same name.

@@ -140,3 +140,40 @@ def test_the_container_command_trains_from_an_opt_ml_tree(tmp_path, final_partit
     failed = subprocess.run(train, env=env, capture_output=True, text=True, timeout=300)
     assert failed.returncode != 0
     assert "horizons" in (base / "output" / "failure").read_text()
+
+
+def test_training_needs_only_what_the_image_installs(tmp_path, final_partition):
+    """The image installs docker/training-requirements.txt and the wheel with --no-deps: training
+    must not import Spark, boto3, requests, ipeadatapy or matplotlib, and the image's pins must
+    be the project's."""
+    import re
+    import subprocess
+    import sys
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    base = prepare_local_tree(tmp_path / "ml", final_partition, HP)
+    code = (
+        "import sys; from ipeacast.trainer import main; assert main(['--base-dir', sys.argv[1],"
+        " '--quiet']) == 0; print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(base)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert not loaded & {"pyspark", "boto3", "botocore", "requests", "ipeadatapy", "matplotlib"}
+
+    pins = dict(
+        re.match(r"([A-Za-z0-9_.-]+)==(\S+)", line).groups()
+        for line in (root / "docker" / "training-requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    declared = [*project["dependencies"], *project["optional-dependencies"]["ml"]]
+    for requirement in declared:
+        name, version = requirement.split("==")
+        if name in {"numpy", "pandas", "pyarrow", "scikit-learn", "skops"}:
+            assert pins.get(name) == version, f"{name}: image {pins.get(name)} != {version}"
+    assert not {"boto3", "requests", "ipeadatapy", "pyspark"} & set(pins)
