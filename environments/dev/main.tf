@@ -1,4 +1,17 @@
 # One call of the composition; environments differ only in terraform.tfvars.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  # The boundary infra/bootstrap creates for this environment (<project>-<env>-boundary), derived
+  # from the caller's account so no account id is written down; a tfvars value overrides it.
+  permissions_boundary_arn = coalesce(
+    var.permissions_boundary_arn,
+    "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${var.project}-${var.environment}-boundary",
+  )
+}
+
 module "stack" {
   source = "../../infra/stack"
 
@@ -17,4 +30,5 @@ module "stack" {
   training_instance_type             = var.training_instance_type
   training_use_spot                  = var.training_use_spot
   force_destroy                      = var.force_destroy
+  permissions_boundary_arn           = local.permissions_boundary_arn
 }

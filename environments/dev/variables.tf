@@ -89,3 +89,9 @@ variable "force_destroy" {
   description = "Let Terraform delete non-empty buckets and repositories."
   type        = bool
 }
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every role the stack creates; default: the <project>-<environment>-boundary policy infra/bootstrap made in the caller's account."
+  type        = string
+  default     = null
+}

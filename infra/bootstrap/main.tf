@@ -101,10 +101,14 @@ locals {
       "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
       "kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
     ]
+    # Actions that cannot give a role more than it has. Creating a role, writing its policies or
+    # setting its boundary are in bounded_role_actions, allowed only with the environment's
+    # boundary. UpdateAssumeRolePolicy is not granted at all: AWS has no boundary condition for it,
+    # and the stack's trust policies are fixed (to change one, replace the role: see
+    # docs/infrastructure.md).
     iam_role = [
-      "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:TagRole",
-      "iam:UntagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy",
-      "iam:ListInstanceProfilesForRole",
+      "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:TagRole", "iam:UntagRole",
+      "iam:DeleteRolePolicy", "iam:ListInstanceProfilesForRole",
     ]
     glue = [
       "glue:CreateJob", "glue:UpdateJob", "glue:DeleteJob", "glue:TagResource", "glue:UntagResource",
@@ -162,6 +166,23 @@ locals {
   ]
 
   scoped_services = ["s3", "kms_alias", "iam_role", "glue", "lambda", "logs", "states", "scheduler", "sns", "cloudwatch", "ecr"]
+
+  # Writing a role's permissions: allowed only when the role has (or is given) the environment's
+  # boundary (condition iam:PermissionsBoundary). AttachRolePolicy is not needed (the stack uses
+  # inline policies only) and stays ungranted.
+  bounded_role_actions = ["iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"]
+  # Denied outright whenever the boundary is missing or another one, whatever else is ever allowed.
+  boundary_guarded_actions = ["iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary", "iam:AttachRolePolicy"]
+  # Changing or removing the boundary itself.
+  boundary_policy_write_actions = [
+    "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion",
+    "iam:TagPolicy", "iam:UntagPolicy",
+  ]
+
+  # One boundary per environment: the most any role of the stack may ever do. Its name is the
+  # convention the environment roots derive the ARN from (environments/*/main.tf).
+  boundary_name = { for env in var.environments : env => "${var.project}-${env}-boundary" }
+  boundary_arn  = { for env in var.environments : env => "arn:${local.partition}:iam::${local.account_id}:policy/${local.boundary_name[env]}" }
 }
 
 ################################################################################
@@ -313,6 +334,170 @@ data "aws_iam_openid_connect_provider" "github" {
 }
 
 ################################################################################
+# Permissions boundary per environment
+################################################################################
+
+# The union of what the stack's roles (Glue, training, Lambda, state machine, scheduler) need,
+# scoped to the environment. Mirrors infra/stack: lake bucket <project>-<env>-lake-<account>, key
+# tagged Environment = <env>, names <project>-<env>-*. A role created by the deploy role can never
+# exceed this, whatever policy it is given.
+data "aws_iam_policy_document" "boundary" {
+  for_each = toset(var.environments)
+
+  #checkov:skip=CKV_AWS_111:A permissions boundary grants nothing; the "*" statements list only actions without a resource type (log delivery, X-Ray, ECR login, metrics with a namespace condition).
+  #checkov:skip=CKV_AWS_356:A permissions boundary grants nothing; the "*" statements list only actions without a resource type (log delivery, X-Ray, ECR login, metrics with a namespace condition).
+
+  statement {
+    sid       = "LakeBucket"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = ["arn:${local.partition}:s3:::${var.project}-${each.key}-lake-${local.account_id}"]
+  }
+
+  statement {
+    sid       = "LakeObjects"
+    effect    = "Allow"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = ["arn:${local.partition}:s3:::${var.project}-${each.key}-lake-${local.account_id}/*"]
+  }
+
+  statement {
+    sid       = "EnvironmentKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid    = "GlueJobsAndCatalog"
+    effect = "Allow"
+    actions = [
+      "glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun",
+      "glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions",
+    ]
+    resources = local.arn[each.key].glue
+  }
+
+  statement {
+    sid    = "SageMakerTraining"
+    effect = "Allow"
+    actions = [
+      "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+      "sagemaker:AddTags", "sagemaker:ListTags",
+    ]
+    resources = ["arn:${local.partition}:sagemaker:${local.region}:${local.account_id}:training-job/${var.project}-${each.key}-*"]
+  }
+
+  statement {
+    sid       = "SageMakerSyncEventsRule"
+    effect    = "Allow"
+    actions   = ["events:PutTargets", "events:PutRule", "events:DescribeRule"]
+    resources = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule"]
+  }
+
+  statement {
+    sid       = "InvokePipelineFunction"
+    effect    = "Allow"
+    actions   = ["lambda:InvokeFunction"]
+    resources = flatten([for f in local.arn[each.key].lambda : [f, "${f}:*"]])
+  }
+
+  statement {
+    sid       = "StartPipeline"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [local.arn[each.key].states[0]]
+  }
+
+  statement {
+    sid       = "PublishFailures"
+    effect    = "Allow"
+    actions   = ["sns:Publish"]
+    resources = local.arn[each.key].sns
+  }
+
+  statement {
+    sid       = "PullTrainingImage"
+    effect    = "Allow"
+    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    resources = local.arn[each.key].ecr
+  }
+
+  statement {
+    sid     = "WriteLogs"
+    effect  = "Allow"
+    actions = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents", "logs:AssociateKmsKey"]
+    resources = flatten([
+      for group in ["/aws-glue/*", "/aws/sagemaker/TrainingJobs", "/aws/lambda/${var.project}-${each.key}-*"] : [
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${group}",
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${group}:*",
+      ]
+    ])
+  }
+
+  # The state machine may pass only the training role, and only to SageMaker.
+  statement {
+    sid       = "PassTrainingRoleToSageMaker"
+    effect    = "Allow"
+    actions   = ["iam:PassRole"]
+    resources = local.arn[each.key].iam_role
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["sagemaker.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "PublishMetrics"
+    effect    = "Allow"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"] # PutMetricData has no resource type; the namespace condition scopes it.
+
+    condition {
+      test     = "StringLike"
+      variable = "cloudwatch:namespace"
+      values   = ["Glue", "/aws/sagemaker/*"]
+    }
+  }
+
+  statement {
+    sid    = "ActionsWithoutResourceType"
+    effect = "Allow"
+    actions = [
+      "ecr:GetAuthorizationToken",
+      "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+      "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+    ]
+    resources = ["*"] # These actions have no resource type.
+  }
+
+  # Belt and braces: even a policy that allowed it could not make a stack role write IAM.
+  statement {
+    sid       = "DenyIamWrites"
+    effect    = "Deny"
+    actions   = ["iam:Create*", "iam:Put*", "iam:Attach*", "iam:Update*", "iam:Delete*", "iam:Detach*", "iam:Add*", "iam:Remove*", "iam:Set*"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_policy" "boundary" {
+  for_each = toset(var.environments)
+
+  name        = local.boundary_name[each.key]
+  description = "Permissions boundary of every role the ${each.key} stack creates (the most those roles may ever do)"
+  policy      = data.aws_iam_policy_document.boundary[each.key].json
+}
+
+################################################################################
 # Deploy role per environment, trusted only from that GitHub environment
 ################################################################################
 
@@ -420,6 +605,48 @@ data "aws_iam_policy_document" "deploy" {
       variable = "aws:RequestTag/Environment"
       values   = [each.key]
     }
+  }
+
+  # Creating a role, writing its inline policy or (re)setting its boundary only with the
+  # environment's boundary: a role the deploy role makes can never do more than the boundary.
+  statement {
+    sid       = "WriteBoundedRoles"
+    effect    = "Allow"
+    actions   = local.bounded_role_actions
+    resources = local.arn[each.key].iam_role
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.boundary_arn[each.key]]
+    }
+  }
+
+  statement {
+    sid       = "DenyRoleWritesWithoutBoundary"
+    effect    = "Deny"
+    actions   = local.boundary_guarded_actions
+    resources = ["*"]
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.boundary_arn[each.key]]
+    }
+  }
+
+  statement {
+    sid       = "DenyRemovingBoundary"
+    effect    = "Deny"
+    actions   = ["iam:DeleteRolePermissionsBoundary"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DenyChangingBoundaryPolicy"
+    effect    = "Deny"
+    actions   = local.boundary_policy_write_actions
+    resources = [local.boundary_arn[each.key]]
   }
 
   statement {

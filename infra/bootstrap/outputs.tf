@@ -40,5 +40,11 @@ output "iam_policy_statements" {
     { plan = data.aws_iam_policy_document.plan.statement },
     { for env, doc in data.aws_iam_policy_document.deploy_trust : "deploy_trust.${env}" => doc.statement },
     { for env, doc in data.aws_iam_policy_document.deploy : "deploy.${env}" => doc.statement },
+    { for env, doc in data.aws_iam_policy_document.boundary : "boundary.${env}" => doc.statement },
   )
+}
+
+output "permissions_boundary_arns" {
+  description = "Permissions boundary per environment; every stack role carries it (environments derive the same ARN from the account id)."
+  value       = { for env, policy in aws_iam_policy.boundary : env => policy.arn }
 }

@@ -25,6 +25,15 @@ locals {
   }
 
   training_image_uri = "${module.ecr.repository_url}:${var.training_image_tag}"
+
+  # The zone layout lives at the lake root and, for smoke runs, under smoke/ (smoke/raw/,
+  # smoke/final/, ...). Every role that reaches a zone reaches it under each root; artifacts/ is
+  # only at the root.
+  lake_roots = ["", "smoke/"]
+  zone_prefixes = {
+    for zone in ["final", "models", "predictions"] : zone => [for root in local.lake_roots : "${root}${zone}/"]
+  }
+  sagemaker_output_prefixes = [for root in local.lake_roots : "${root}models/_sagemaker/"]
 }
 
 module "data_lake" {
@@ -35,6 +44,7 @@ module "data_lake" {
   kms_alias                          = local.names.kms_alias
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
   interim_expiration_days            = var.interim_expiration_days
+  smoke_expiration_days              = var.smoke_expiration_days
   force_destroy                      = var.force_destroy
 }
 
@@ -58,6 +68,9 @@ module "glue" {
   wheel_key     = local.artifact_keys.wheel
   schema_dir    = "${path.module}/../../src/ipeacast/schemas"
   series_codes  = var.series_codes
+  lake_roots    = local.lake_roots
+
+  permissions_boundary_arn = var.permissions_boundary_arn
 
   jobs = {
     for step in ["extract", "transform", "load"] : step => {
@@ -79,8 +92,10 @@ module "training" {
   bucket_arn         = module.data_lake.bucket_arn
   kms_key_arn        = module.data_lake.kms_key_arn
   ecr_repository_arn = module.ecr.repository_arn
-  read_prefixes      = ["final/"]
-  write_prefixes     = ["models/"] # the Lambda sets S3OutputPath under models/_sagemaker/
+  read_prefixes      = local.zone_prefixes.final
+  write_prefixes     = local.sagemaker_output_prefixes # S3OutputPath (ipeacast.training_job)
+
+  permissions_boundary_arn = var.permissions_boundary_arn
 }
 
 module "lambda" {
@@ -92,6 +107,10 @@ module "lambda" {
   kms_key_arn        = module.data_lake.kms_key_arn
   memory_mb          = var.lambda_memory_mb
   log_retention_days = var.log_retention_days
+  read_prefixes      = concat(local.zone_prefixes.final, local.zone_prefixes.models)
+  write_prefixes     = concat(local.zone_prefixes.models, local.zone_prefixes.predictions)
+
+  permissions_boundary_arn = var.permissions_boundary_arn
 
   # Read by ipeacast.training_job.TrainingConfig.from_env and the publish action.
   environment_variables = merge(
@@ -130,4 +149,5 @@ module "orchestration" {
   schedule_enabled         = var.schedule_enabled
   series_codes             = var.series_codes
   alarm_emails             = var.alarm_emails
+  permissions_boundary_arn = var.permissions_boundary_arn
 }

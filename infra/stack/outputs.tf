@@ -154,3 +154,18 @@ output "resource_names" {
   description = "Every name the stack builds in locals (bucket, key alias, repository, catalog, function, roles)."
   value       = local.names
 }
+
+output "iam_role_permissions_boundaries" {
+  description = "Permissions boundary of every IAM role the stack creates, by role name."
+  value = merge(
+    module.glue.role_permissions_boundaries,
+    module.training.role_permissions_boundaries,
+    module.lambda.role_permissions_boundaries,
+    module.orchestration.role_permissions_boundaries,
+  )
+}
+
+output "lake_lifecycle_rules" {
+  description = "Lifecycle rules of the lake bucket (id => prefix, expiration, noncurrent days)."
+  value       = module.data_lake.lifecycle_rules
+}

@@ -207,3 +207,20 @@ variable "force_destroy" {
   type        = bool
   default     = false
 }
+
+variable "smoke_expiration_days" {
+  description = "Days objects under smoke/ (the lake layout of smoke runs) are kept."
+  type        = number
+  default     = 7
+}
+
+variable "permissions_boundary_arn" {
+  description = "The environment's permissions boundary (<project>-<env>-boundary, created by infra/bootstrap). Every role of the stack is created with it; the deploy role may create roles only with it."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM managed policy ARN (arn:<partition>:iam::<account>:policy/<project>-<env>-boundary)."
+  }
+}

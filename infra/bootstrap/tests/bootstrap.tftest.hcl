@@ -90,8 +90,8 @@ run "no_policy_grants_a_wildcard_action" {
   command = apply
 
   assert {
-    condition     = length(output.iam_policy_statements) == 8
-    error_message = "Expected 8 policy documents (state key, state bucket, plan trust, plan, and trust + permissions per environment)."
+    condition     = length(output.iam_policy_statements) == 10
+    error_message = "Expected 10 policy documents (state key, state bucket, plan trust, plan, and trust + permissions + boundary per environment)."
   }
 
   assert {
@@ -186,5 +186,137 @@ run "state_bucket_is_encrypted_versioned_and_private" {
   assert {
     condition     = startswith(output.state_bucket, "ipeacast-tfstate-111122223333-us-east-1")
     error_message = "The state bucket name is derived from the caller's account and region, never typed in."
+  }
+}
+
+run "deploy_roles_create_only_bounded_roles" {
+  command = apply
+
+  # Every Allow statement of a deploy role that can create a role or write its permissions carries
+  # exactly the condition iam:PermissionsBoundary = that environment's boundary.
+  assert {
+    condition = alltrue(flatten([
+      for env in ["dev", "prod"] : [
+        for s in output.iam_policy_statements["deploy.${env}"] : [
+          for c in s.condition : "${c.test} ${c.variable} ${jsonencode(c.values)}"
+        ] == ["StringEquals iam:PermissionsBoundary [\"arn:aws:iam::111122223333:policy/ipeacast-${env}-boundary\"]"]
+        if s.effect == "Allow" && length(setintersection(s.actions, ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary", "iam:UpdateAssumeRolePolicy"])) > 0
+      ]
+    ]))
+    error_message = "A deploy role may create roles or write their permissions only with iam:PermissionsBoundary = its environment's boundary."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : one([for s in output.iam_policy_statements["deploy.${env}"] : s if s.sid == "WriteBoundedRoles"]).actions == toset(["iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"])
+    ])
+    error_message = "The deploy role must be able to create bounded roles and write their inline policies."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for env in ["dev", "prod"] : [
+        for s in output.iam_policy_statements["deploy.${env}"] : !contains(s.actions, "iam:UpdateAssumeRolePolicy") if s.effect == "Allow"
+      ]
+    ]))
+    error_message = "UpdateAssumeRolePolicy has no boundary condition; the deploy role must not have it."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : alltrue([
+        for s in output.iam_policy_statements["deploy.${env}"] : s.effect == "Deny" && s.resources == toset(["*"]) && [
+          for c in s.condition : "${c.test} ${c.variable} ${jsonencode(c.values)}"
+        ] == ["StringNotEquals iam:PermissionsBoundary [\"arn:aws:iam::111122223333:policy/ipeacast-${env}-boundary\"]"]
+        if s.sid == "DenyRoleWritesWithoutBoundary"
+      ]) && length([for s in output.iam_policy_statements["deploy.${env}"] : s if s.sid == "DenyRoleWritesWithoutBoundary"]) == 1
+    ])
+    error_message = "Each deploy role must explicitly deny role writes without its environment's boundary."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : one([
+        for s in output.iam_policy_statements["deploy.${env}"] : s if s.effect == "Deny" && contains(s.actions, "iam:DeleteRolePermissionsBoundary")
+      ]).resources == toset(["*"])
+    ])
+    error_message = "Each deploy role must explicitly deny removing a permissions boundary."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : alltrue([
+        for s in [for s in output.iam_policy_statements["deploy.${env}"] : s if s.sid == "DenyChangingBoundaryPolicy"] :
+        s.effect == "Deny" && s.resources == toset(["arn:aws:iam::111122223333:policy/ipeacast-${env}-boundary"]) &&
+        length(setsubtract(["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"], s.actions)) == 0
+      ]) && length([for s in output.iam_policy_statements["deploy.${env}"] : s if s.sid == "DenyChangingBoundaryPolicy"]) == 1
+    ])
+    error_message = "Each deploy role must explicitly deny changing or deleting its boundary policy."
+  }
+}
+
+run "boundary_caps_every_stack_role" {
+  command = apply
+
+  assert {
+    condition     = aws_iam_policy.boundary["dev"].name == "ipeacast-dev-boundary" && aws_iam_policy.boundary["prod"].name == "ipeacast-prod-boundary"
+    error_message = "The boundary must be named <project>-<env>-boundary: the environment roots derive its ARN from that name."
+  }
+
+  # The only IAM action a boundary allows is PassRole of environment roles to SageMaker.
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : [
+        for s in output.iam_policy_statements["boundary.${env}"] : s.sid if s.effect == "Allow" && anytrue([for a in s.actions : startswith(a, "iam:")])
+        ] == ["PassTrainingRoleToSageMaker"] && one([for s in output.iam_policy_statements["boundary.${env}"] : s if s.sid == "PassTrainingRoleToSageMaker"]).actions == toset(["iam:PassRole"]) && [
+        for c in one([for s in output.iam_policy_statements["boundary.${env}"] : s if s.sid == "PassTrainingRoleToSageMaker"]).condition : "${c.test} ${c.variable} ${jsonencode(c.values)}"
+      ] == ["StringEquals iam:PassedToService [\"sagemaker.amazonaws.com\"]"]
+    ])
+    error_message = "A boundary may allow no IAM action but iam:PassRole to SageMaker."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : length(setsubtract(
+        ["iam:Create*", "iam:Put*", "iam:Attach*", "iam:Update*"],
+        one([for s in output.iam_policy_statements["boundary.${env}"] : s if s.sid == "DenyIamWrites"]).actions
+      )) == 0 && one([for s in output.iam_policy_statements["boundary.${env}"] : s if s.sid == "DenyIamWrites"]).effect == "Deny"
+    ])
+    error_message = "A boundary must explicitly deny iam:Create*, Put*, Attach* and Update*."
+  }
+
+  # The same list infra/stack/tests asserts the stack's role policies stay within.
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : length(setsubtract(
+        jsondecode(file("../stack/tests/fixtures/stack_role_actions.json")).actions,
+        flatten([for s in output.iam_policy_statements["boundary.${env}"] : s.actions if s.effect == "Allow"])
+      )) == 0
+    ])
+    error_message = "The boundary must allow every action the stack's roles use (infra/stack/tests/fixtures/stack_role_actions.json)."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : toset(flatten([
+        for s in output.iam_policy_statements["boundary.${env}"] : [for r in s.resources : r if startswith(r, "arn:aws:s3:::")]
+      ])) == toset(["arn:aws:s3:::ipeacast-${env}-lake-111122223333", "arn:aws:s3:::ipeacast-${env}-lake-111122223333/*"])
+    ])
+    error_message = "A boundary may reach S3 only in its environment's lake bucket."
+  }
+
+  # IAM refuses managed policies over 6,144 characters (whitespace excluded). The statements as
+  # Terraform holds them (with empty fields and keys spelled out) are longer than the JSON IAM
+  # receives, so this bound is conservative.
+  assert {
+    condition     = alltrue([for env in ["dev", "prod"] : length(replace(jsonencode(output.iam_policy_statements["boundary.${env}"]), " ", "")) < 6144])
+    error_message = "The boundary policy would exceed the 6,144-character limit of a managed policy."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in output.iam_policy_statements["boundary.dev"] : [for r in s.resources : !strcontains(r, "prod")]
+    ]))
+    error_message = "The dev boundary must not reach prod resources."
   }
 }

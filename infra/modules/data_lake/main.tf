@@ -221,6 +221,25 @@ resource "aws_s3_bucket_lifecycle_configuration" "lake" {
       noncurrent_days = 1
     }
   }
+
+  # Smoke runs write the whole zone layout under smoke/ (smoke/raw/, smoke/final/, ...); it only
+  # proves a deployment works and is never read by a scheduled run.
+  rule {
+    id     = "smoke-runs-expire"
+    status = "Enabled"
+
+    filter {
+      prefix = "smoke/"
+    }
+
+    expiration {
+      days = var.smoke_expiration_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
 }
 
 data "aws_iam_policy_document" "lake" {

@@ -74,3 +74,14 @@ output "iam_policy_json" {
     log_bucket  = data.aws_iam_policy_document.logs.json
   }
 }
+
+output "lifecycle_rules" {
+  description = "Lifecycle rules of the lake bucket: id => prefix, expiration days, noncurrent days (for tests and review)."
+  value = {
+    for r in aws_s3_bucket_lifecycle_configuration.lake.rule : r.id => {
+      prefix          = try(one(r.filter).prefix, null)
+      expiration_days = try(one(r.expiration).days, null)
+      noncurrent_days = try(one(r.noncurrent_version_expiration).noncurrent_days, null)
+    }
+  }
+}

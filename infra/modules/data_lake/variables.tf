@@ -77,3 +77,14 @@ variable "force_destroy" {
   type        = bool
   default     = false
 }
+
+variable "smoke_expiration_days" {
+  description = "Days objects under smoke/ (the zone layout of smoke runs) are kept."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.smoke_expiration_days >= 1
+    error_message = "smoke_expiration_days must be at least 1."
+  }
+}

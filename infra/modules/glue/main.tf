@@ -12,12 +12,21 @@ locals {
   job_arn       = { for k in keys(var.jobs) : k => "arn:${local.partition}:glue:${local.region}:${local.account_id}:job/${var.name_prefix}-${k}" }
   log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/*"
 
-  # Arguments every job receives; the state machine adds --series, --run_date and --as_of per run.
+  # Arguments every job receives. The state machine adds --series, --run_date and --run_id per run
+  # and overrides --lake_prefix ("" = the lake root; "smoke" for a smoke run, whose zones live under
+  # smoke/). --lake_prefix has a default so the key always exists for getResolvedOptions.
+  #
+  # --additional-python-modules installs our wheel and the one runtime dependency Glue 5.0 does not
+  # bundle (ipeadatapy); --python-modules-installer-option --no-deps stops pip from resolving the
+  # wheel's pins (pandas, numpy, pyarrow, boto3, requests) and reinstalling them over the versions
+  # Glue ships, which made every start slow and dependent on PyPI. See README.md.
   default_arguments = merge(
     {
       "--job-language"                     = "python"
       "--lake"                             = local.lake_uri
-      "--additional-python-modules"        = "${local.lake_uri}/${var.wheel_key}"
+      "--lake_prefix"                      = ""
+      "--additional-python-modules"        = join(",", concat(["${local.lake_uri}/${var.wheel_key}"], var.additional_python_modules))
+      "--python-modules-installer-option"  = "--no-deps"
       "--TempDir"                          = "${local.lake_uri}/tmp/glue/"
       "--enable-continuous-cloudwatch-log" = "true"
       "--continuous-log-logGroup"          = local.log_group
@@ -25,6 +34,11 @@ locals {
     },
     var.extra_default_arguments,
   )
+
+  # Zone prefixes the role reaches, under the lake root and under every extra root (smoke/).
+  raw_prefixes     = [for root in var.lake_roots : "${root}raw/"]
+  rewrite_prefixes = flatten([for root in var.lake_roots : ["${root}interim/", "${root}final/"]])
+  list_prefixes    = concat(local.raw_prefixes, local.rewrite_prefixes, ["artifacts/", "tmp/glue/"])
 
   # The table declarations shared with the Python library (src/ipeacast/schemas/*.json).
   schemas = { for name, zone in var.tables : name => jsondecode(file("${var.schema_dir}/${name}.json")) }
@@ -122,9 +136,10 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "job" {
-  name               = "${var.name_prefix}-glue"
-  description        = "Glue jobs of ${var.name_prefix}: read and write the lake zones of the ETL"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  name                 = "${var.name_prefix}-glue"
+  description          = "Glue jobs of ${var.name_prefix}: read and write the lake zones of the ETL"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "job" {
@@ -137,7 +152,7 @@ data "aws_iam_policy_document" "job" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["raw/*", "interim/*", "final/*", "artifacts/*", "tmp/glue/*", "raw", "interim", "final", "artifacts", "tmp/glue"]
+      values   = flatten([for p in local.list_prefixes : ["${p}*", trimsuffix(p, "/")]])
     }
   }
 
@@ -148,16 +163,21 @@ data "aws_iam_policy_document" "job" {
     resources = ["${var.bucket_arn}/artifacts/*"]
   }
 
+  # raw/ is immutable: a snapshot is written once and never replaced or deleted (versioning keeps
+  # any overwritten _latest.json pointer).
   statement {
-    sid     = "ReadWriteEtlZones"
-    effect  = "Allow"
-    actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
-    resources = [
-      "${var.bucket_arn}/raw/*",
-      "${var.bucket_arn}/interim/*",
-      "${var.bucket_arn}/final/*",
-      "${var.bucket_arn}/tmp/glue/*",
-    ]
+    sid       = "ReadWriteRawOnce"
+    effect    = "Allow"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = [for p in local.raw_prefixes : "${var.bucket_arn}/${p}*"]
+  }
+
+  # interim/ and final/ are published by staging and replacing a partition (copy + delete).
+  statement {
+    sid       = "ReadWriteRebuiltZones"
+    effect    = "Allow"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = [for p in concat(local.rewrite_prefixes, ["tmp/glue/"]) : "${var.bucket_arn}/${p}*"]
   }
 
   statement {

@@ -60,3 +60,8 @@ output "iam_policy_json" {
     glue_job    = data.aws_iam_policy_document.job.json
   }
 }
+
+output "role_permissions_boundaries" {
+  description = "Permissions boundary of every role of this module, by role name (for tests and review)."
+  value       = { (aws_iam_role.job.name) = aws_iam_role.job.permissions_boundary }
+}

@@ -172,3 +172,36 @@ variable "log_retention_days" {
     error_message = "log_retention_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)."
   }
 }
+
+variable "additional_python_modules" {
+  description = "PyPI requirements installed with the wheel (--no-deps: only what Glue 5.0 does not bundle). Keep in step with pyproject.toml."
+  type        = list(string)
+  default     = ["ipeadatapy==0.1.9"]
+
+  validation {
+    condition     = alltrue([for m in var.additional_python_modules : can(regex("^[A-Za-z0-9_.-]+==[A-Za-z0-9_.+-]+$", m))])
+    error_message = "additional_python_modules must be exact pins (name==version): with --no-deps nothing else is resolved."
+  }
+}
+
+variable "lake_roots" {
+  description = "Prefixes under which the zone layout lives: \"\" (the lake root) and \"smoke/\" (smoke runs). The role reaches <root>raw/, <root>interim/, <root>final/ for each."
+  type        = list(string)
+  default     = ["", "smoke/"]
+
+  validation {
+    condition     = contains(var.lake_roots, "") && alltrue([for r in var.lake_roots : r == "" || (endswith(r, "/") && !startswith(r, "/"))])
+    error_message = "lake_roots must contain \"\" and otherwise relative prefixes ending with '/'."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  description = "Managed policy every role of this module is bounded by (ipeacast-<env>-boundary, created by infra/bootstrap)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM managed policy ARN."
+  }
+}

@@ -35,6 +35,8 @@ resource "aws_iam_role" "this" {
   name               = var.function_name
   description        = "Lambda ${var.function_name}: read final/ and the model archive, publish predictions"
   assume_role_policy = data.aws_iam_policy_document.assume.json
+
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "this" {

@@ -43,3 +43,8 @@ output "iam_policy_json" {
     lambda        = data.aws_iam_policy_document.this.json
   }
 }
+
+output "role_permissions_boundaries" {
+  description = "Permissions boundary of every role of this module, by role name (for tests and review)."
+  value       = { (aws_iam_role.this.name) = aws_iam_role.this.permissions_boundary }
+}

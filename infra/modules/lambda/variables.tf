@@ -133,3 +133,14 @@ variable "log_retention_days" {
     error_message = "log_retention_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)."
   }
 }
+
+variable "permissions_boundary_arn" {
+  description = "Managed policy every role of this module is bounded by (ipeacast-<env>-boundary, created by infra/bootstrap)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM managed policy ARN."
+  }
+}

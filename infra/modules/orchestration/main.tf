@@ -93,6 +93,8 @@ resource "aws_iam_role" "sfn" {
   name               = "${var.name_prefix}-sfn"
   description        = "State machine ${local.state_machine_name}: one statement per service integration"
   assume_role_policy = data.aws_iam_policy_document.sfn_assume.json
+
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 # One statement per integration, after terraform-aws-modules/step-functions (locals.tf), scoped to
@@ -255,6 +257,8 @@ resource "aws_iam_role" "scheduler" {
   name               = "${var.name_prefix}-scheduler"
   description        = "EventBridge Scheduler: start ${local.state_machine_name} executions"
   assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "scheduler" {

@@ -68,3 +68,11 @@ output "iam_policy_json" {
     scheduler        = data.aws_iam_policy_document.scheduler.json
   }
 }
+
+output "role_permissions_boundaries" {
+  description = "Permissions boundary of every role of this module, by role name (for tests and review)."
+  value = {
+    (aws_iam_role.sfn.name)       = aws_iam_role.sfn.permissions_boundary
+    (aws_iam_role.scheduler.name) = aws_iam_role.scheduler.permissions_boundary
+  }
+}

@@ -142,3 +142,14 @@ variable "alarm_emails" {
     error_message = "alarm_emails must be e-mail addresses."
   }
 }
+
+variable "permissions_boundary_arn" {
+  description = "Managed policy every role of this module is bounded by (ipeacast-<env>-boundary, created by infra/bootstrap)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM managed policy ARN."
+  }
+}

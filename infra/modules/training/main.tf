@@ -33,6 +33,8 @@ resource "aws_iam_role" "this" {
   name               = var.role_name
   description        = "SageMaker training jobs: read the final table, write the model, pull the image"
   assume_role_policy = data.aws_iam_policy_document.assume.json
+
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "this" {

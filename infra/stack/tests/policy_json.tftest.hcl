@@ -18,6 +18,8 @@ variables {
   environment        = "dev"
   artifact_dir       = "tests/fixtures/artifacts"
   training_image_tag = "3f2c1ab"
+  # What environments/dev derives from the caller's account (infra/bootstrap creates it).
+  permissions_boundary_arn = "arn:aws:iam::111122223333:policy/ipeacast-dev-boundary"
 }
 
 override_data {

@@ -71,7 +71,9 @@ variables {
   environment        = "dev"
   artifact_dir       = "tests/fixtures/artifacts"
   training_image_tag = "3f2c1ab"
-  alarm_emails       = ["ops@example.org"]
+  # What environments/dev derives from the caller's account (infra/bootstrap creates it).
+  permissions_boundary_arn = "arn:aws:iam::111122223333:policy/ipeacast-dev-boundary"
+  alarm_emails             = ["ops@example.org"]
 }
 
 override_resource {
@@ -149,7 +151,8 @@ run "prod_differs_only_in_names" {
   command = apply
 
   variables {
-    environment = "prod"
+    environment              = "prod"
+    permissions_boundary_arn = "arn:aws:iam::111122223333:policy/ipeacast-prod-boundary"
   }
 
   assert {
@@ -273,10 +276,21 @@ run "glue_jobs_use_the_packaged_artifacts" {
     condition = alltrue([
       for step, job in output.glue_job_settings :
       job.default_arguments["--additional-python-modules"] == format(
-        "s3://%s/artifacts/%s/ipeacast-0.1.0-py3-none-any.whl", output.lake_bucket, filesha256("tests/fixtures/artifacts/ipeacast-0.1.0-py3-none-any.whl")
+        "s3://%s/artifacts/%s/ipeacast-0.1.0-py3-none-any.whl,ipeadatapy==0.1.9", output.lake_bucket, filesha256("tests/fixtures/artifacts/ipeacast-0.1.0-py3-none-any.whl")
       ) && job.default_arguments["--lake"] == "s3://${output.lake_bucket}"
     ])
-    error_message = "Every job must install the wheel and receive --lake s3://<bucket>."
+    error_message = "Every job must install the wheel plus ipeadatapy and receive --lake s3://<bucket>."
+  }
+
+  # Glue keeps its bundled pandas/numpy/pyarrow/boto3/requests: pip must not resolve the wheel's pins.
+  assert {
+    condition     = alltrue([for step, job in output.glue_job_settings : job.default_arguments["--python-modules-installer-option"] == "--no-deps"])
+    error_message = "Every job must install its modules with --no-deps."
+  }
+
+  assert {
+    condition     = alltrue([for step, job in output.glue_job_settings : job.default_arguments["--lake_prefix"] == ""])
+    error_message = "Every job must have a default --lake_prefix (empty: the lake root) so the argument always exists."
   }
 
   assert {
@@ -379,6 +393,129 @@ run "no_policy_grants_a_wildcard_action" {
     ])
     error_message = "A statement grants on resource '*' although its actions can be scoped."
   }
+}
+
+run "every_role_is_bounded" {
+  command = apply
+
+  assert {
+    condition = toset(keys(output.iam_role_permissions_boundaries)) == toset([
+      "ipeacast-dev-glue", "ipeacast-dev-training", "ipeacast-dev-pipeline", "ipeacast-dev-sfn", "ipeacast-dev-scheduler",
+    ])
+    error_message = "iam_role_permissions_boundaries must list every role the stack creates (a new role must be added to its module's output)."
+  }
+
+  assert {
+    condition     = alltrue([for role, boundary in output.iam_role_permissions_boundaries : boundary == "arn:aws:iam::111122223333:policy/ipeacast-dev-boundary"])
+    error_message = "Every role of the stack must carry the environment's permissions boundary."
+  }
+}
+
+run "roles_stay_within_the_boundary_actions" {
+  command = apply
+
+  # The same file infra/bootstrap/tests asserts the permissions boundary allows: a role granted an
+  # action the boundary lacks would fail on AWS with AccessDenied.
+  assert {
+    condition = alltrue(flatten([
+      for doc in ["glue.glue_job", "training.training", "lambda.lambda", "orchestration.sfn", "orchestration.scheduler"] : [
+        for s in output.iam_policy_statements[doc] : [
+          for a in s.actions : contains(jsondecode(file("tests/fixtures/stack_role_actions.json")).actions, a)
+        ] if s.effect == "Allow"
+      ]
+    ]))
+    error_message = "A stack role is granted an action missing from tests/fixtures/stack_role_actions.json (add it there and to the boundary in infra/bootstrap)."
+  }
+
+  assert {
+    condition     = output.lake_bucket == "ipeacast-dev-lake-111122223333"
+    error_message = "The boundary in infra/bootstrap scopes S3 to <project>-<env>-lake-<account>; the lake bucket must keep that name."
+  }
+}
+
+run "smoke_runs_reach_their_own_zones" {
+  command = apply
+
+  # Every statement that grants on a zone prefix <zone>/* grants the same on smoke/<zone>/*.
+  assert {
+    condition = alltrue(flatten([
+      for doc in ["glue.glue_job", "training.training", "lambda.lambda"] : [
+        for s in output.iam_policy_statements[doc] : [
+          for r in s.resources : contains(s.resources, replace(r, "arn:aws:s3:::mocked/", "arn:aws:s3:::mocked/smoke/"))
+          if startswith(r, "arn:aws:s3:::mocked/") && !startswith(r, "arn:aws:s3:::mocked/smoke/") && !startswith(r, "arn:aws:s3:::mocked/artifacts/") && !startswith(r, "arn:aws:s3:::mocked/tmp/")
+        ]
+      ]
+    ]))
+    error_message = "A statement grants on a lake zone but not on the same zone under smoke/."
+  }
+
+  assert {
+    condition = alltrue([
+      for doc in ["glue.glue_job", "training.training", "lambda.lambda"] : alltrue(flatten([
+        for s in output.iam_policy_statements[doc] : [
+          for c in coalesce(s.condition, []) : alltrue([
+            for v in c.values : contains(c.values, "smoke/${v}") if !startswith(v, "smoke/") && !startswith(v, "artifacts") && !startswith(v, "tmp/")
+          ]) if c.variable == "s3:prefix"
+        ]
+      ]))
+    ])
+    error_message = "A ListBucket prefix condition covers a zone but not the same zone under smoke/."
+  }
+
+  assert {
+    condition = alltrue([
+      contains(one([for s in output.iam_policy_statements["glue.glue_job"] : s if s.sid == "ReadWriteRawOnce"]).resources, "arn:aws:s3:::mocked/smoke/raw/*"),
+      contains(one([for s in output.iam_policy_statements["glue.glue_job"] : s if s.sid == "ReadWriteRebuiltZones"]).resources, "arn:aws:s3:::mocked/smoke/final/*"),
+      contains(one([for s in output.iam_policy_statements["training.training"] : s if s.sid == "ReadTrainingInput"]).resources, "arn:aws:s3:::mocked/smoke/final/*"),
+      contains(one([for s in output.iam_policy_statements["training.training"] : s if s.sid == "WriteModelOutput"]).resources, "arn:aws:s3:::mocked/smoke/models/_sagemaker/*"),
+      contains(one([for s in output.iam_policy_statements["lambda.lambda"] : s if s.sid == "PublishOutputs"]).resources, "arn:aws:s3:::mocked/smoke/predictions/*"),
+    ])
+    error_message = "Glue, training and publish must reach smoke/raw, smoke/final, smoke/models/_sagemaker and smoke/predictions."
+  }
+
+  assert {
+    condition     = one([for s in output.iam_policy_statements["glue.glue_job"] : s if s.sid == "ReadArtifacts"]).resources == toset(["arn:aws:s3:::mocked/artifacts/*"])
+    error_message = "artifacts/ exists only at the lake root."
+  }
+
+  assert {
+    condition     = output.lake_lifecycle_rules["smoke-runs-expire"].prefix == "smoke/" && output.lake_lifecycle_rules["smoke-runs-expire"].expiration_days == 7
+    error_message = "Objects under smoke/ must expire after 7 days."
+  }
+}
+
+run "raw_is_immutable_for_the_etl" {
+  command = apply
+
+  assert {
+    condition = alltrue(flatten([
+      for s in output.iam_policy_statements["glue.glue_job"] : [
+        for r in s.resources : !(contains(s.actions, "s3:DeleteObject") || contains(s.actions, "s3:DeleteObjectVersion") || contains(s.actions, "s3:AbortMultipartUpload"))
+        if strcontains(r, "/raw/")
+      ] if s.effect == "Allow"
+    ]))
+    error_message = "The Glue role may not delete (or abort uploads) under raw/ or smoke/raw/."
+  }
+
+  assert {
+    condition     = one([for s in output.iam_policy_statements["glue.glue_job"] : s if s.sid == "ReadWriteRawOnce"]).actions == toset(["s3:GetObject", "s3:PutObject"])
+    error_message = "raw/ is read and written once: GetObject and PutObject only."
+  }
+
+  assert {
+    condition     = contains(one([for s in output.iam_policy_statements["glue.glue_job"] : s if s.sid == "ReadWriteRebuiltZones"]).actions, "s3:DeleteObject")
+    error_message = "interim/ and final/ are replaced by partition: the Glue role must be able to delete there."
+  }
+}
+
+run "rejects_a_missing_boundary" {
+  command = plan
+
+  variables {
+    permissions_boundary_arn = "ipeacast-dev-boundary"
+  }
+
+  expect_failures = [var.permissions_boundary_arn]
 }
 
 run "rejects_a_moving_image_tag" {
