@@ -12,9 +12,9 @@ locals {
   job_arn       = { for k in keys(var.jobs) : k => "arn:${local.partition}:glue:${local.region}:${local.account_id}:job/${var.name_prefix}-${k}" }
   log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/*"
 
-  # Arguments every job receives. The state machine adds --series, --run_date and --run_id per run
-  # and overrides --lake_prefix ("" = the lake root; "smoke" for a smoke run, whose zones live under
-  # smoke/). --lake_prefix has a default so the key always exists for getResolvedOptions.
+  # Arguments every job receives. Per run the state machine passes --series, --run_date, --run_id
+  # and --lake_prefix (a smoke run's zones live under smoke/); it never passes --as_of (the scripts
+  # accept it for manual runs). --lake_prefix defaults to "" (the lake root) so the key always exists.
   #
   # --additional-python-modules installs our wheel and the one runtime dependency Glue 5.0 does not
   # bundle (ipeadatapy); --python-modules-installer-option --no-deps stops pip from resolving the
