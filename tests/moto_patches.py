@@ -21,6 +21,15 @@ three integrations we use do not work there as shipped:
    8601 string (`2026-11-26T10:00:01.123Z`), which our template splits. We convert it to that
    string when the execution's environment is built.
 
+5. Choice `StringMatches` uses `fnmatch` in moto, where `?` and `[...]` are wildcards; the ASL
+   specification (and AWS) treat only `*` as special (`\\*` and `\\\\` escape). A pattern such as
+   `"?*"` passes in moto and never matches on AWS, so we evaluate it as AWS does.
+
+6. `StartExecution` deep-copies the state machine, and through its backend every earlier
+   execution with its interpreter environment, which holds a `threading.RLock`: a second execution
+   in the same moto session crashes ("cannot pickle '_thread.RLock' object"). A finished
+   execution is shared by the copy instead of copied (`Execution.__deepcopy__` returns itself).
+
 Retry back-off sleeps of the interpreter are recorded instead of slept (`Patched.retry_sleeps`),
 so retries with real production intervals run instantly and their back-off can be asserted.
 
@@ -32,10 +41,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import importlib
 import importlib.util
 import inspect
 import json
 import os
+import re
 import textwrap
 import threading
 import traceback
@@ -50,6 +61,7 @@ from unittest import mock
 import moto
 from moto.awslambda import models as lambda_models
 from moto.sagemaker import models as sagemaker_models
+from moto.stepfunctions.parser import models as sfn_parser_models
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -58,10 +70,16 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_factory as factory_module,
 )
+from moto.stepfunctions.parser.backend import execution as execution_module
 from moto.stepfunctions.parser.backend import execution_worker
 
 MOTO_VERSION = "5.2.1"
 LAMBDA_SOURCE = Path(__file__).resolve().parents[1] / "src" / "lambda"
+
+string_operators = importlib.import_module(
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations"
+    ".string_operators"
+)
 
 _BUGGY_LINE = "            callback_endpoint.interrupt_all()\n"
 _FIXED_LINES = (
@@ -122,9 +140,37 @@ def check_targets() -> list[str]:
     env_source = inspect.getsource(execution_worker.ExecutionWorker._get_evaluation_environment)
     if "StartTime=self._evaluation_details.execution_details.start_time" not in env_source:
         problems.append("StartTime: ExecutionWorker no longer sets StartTime from start_time")
+    start_source = inspect.getsource(sfn_parser_models.StepFunctionsParserBackend.start_execution)
+    if "copy.deepcopy(state_machine)" not in start_source:
+        problems.append("Executions: start_execution no longer deep-copies the state machine")
+    if hasattr(execution_module.Execution, "__deepcopy__"):
+        problems.append("Executions: moto's Execution defines __deepcopy__ now; drop patch 6")
+    matches = inspect.getsource(string_operators.StringMatches._compare)
+    if "fnmatch.fnmatch(variable, comparison_value)" not in matches:
+        problems.append("StringMatches: moto no longer compares with fnmatch; review patch 5")
     if "time.sleep(interval_seconds)" not in inspect.getsource(retrier_decl.RetrierDecl):
         problems.append("Retry: RetrierDecl no longer sleeps with time.sleep(interval_seconds)")
     return problems
+
+
+def spec_string_matches(variable: Any, comparison_value: Any) -> bool:
+    """StringMatches as the ASL specification defines it: only `*` is a wildcard.
+
+    `\\*` is a literal star and `\\\\` a literal backslash; every other character, `?` and `[`
+    included, matches itself.
+    """
+    if not isinstance(variable, str) or not isinstance(comparison_value, str):
+        return False
+    out: list[str] = []
+    chars = iter(comparison_value)
+    for char in chars:
+        if char == "\\":
+            out.append(re.escape(next(chars, "\\")))
+        elif char == "*":
+            out.append(".*")
+        else:
+            out.append(re.escape(char))
+    return re.fullmatch("".join(out), variable, flags=re.DOTALL) is not None
 
 
 def _fixed_eval_integration_pattern() -> Callable[..., Any]:
@@ -349,6 +395,19 @@ def patched(on_training: TrainingHook | None = None) -> Iterator[Patched]:
                 execution_worker.ExecutionWorker,
                 "_get_evaluation_environment",
                 _iso_start_time_environment(),
+            )
+        )
+        stack.enter_context(
+            mock.patch.object(
+                string_operators.StringMatches, "_compare", staticmethod(spec_string_matches)
+            )
+        )
+        stack.enter_context(
+            mock.patch.object(
+                execution_module.Execution,
+                "__deepcopy__",
+                lambda self, memo: self,
+                create=True,
             )
         )
         stack.enter_context(mock.patch.object(retrier_decl, "time", recorder))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -323,6 +325,28 @@ def test_unknown_state_machine_name_is_a_config_error(aws):
 def test_execution_name_is_valid_for_step_functions():
     assert deploy.execution_name("smoke-20260101-120000") == "smoke-20260101-120000"
     assert deploy.execution_name("a b:c" + "x" * 100) == ("a-b-c" + "x" * 100)[:80]
+    # started executions get a unique suffix, so the same run id can be run again
+    first, again = (deploy.execution_name("r" * 100, unique=True) for _ in range(2))
+    assert first != again and len(first) <= 80 and first.startswith("r" * 50)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,80}", first)
+
+
+def test_smoke_input_writes_under_smoke_with_a_smoke_run_id():
+    payload = deploy.smoke_input("S1", date(2026, 11, 26), "0a1b2c3-20261126")
+    assert payload == {
+        "series": "S1",
+        "run_id": "smoke-0a1b2c3-20261126",
+        "run_date": "2026-11-26",
+        "lake_prefix": "smoke",
+    }
+    assert deploy.smoke_input(run_id="smoke-x")["run_id"] == "smoke-x"
+    assert deploy.smoke_input()["run_id"].startswith("smoke-")
+    with pytest.raises(ConfigError, match="lake_prefix"):
+        deploy.smoke_input(extra={"lake_prefix": ""})
+    # a normal run writes the real partitions (the state machine's default lake_prefix "")
+    assert "lake_prefix" not in deploy.run_input("S1")
+    with pytest.raises(ConfigError, match="lake_prefix"):
+        deploy.run_input("S1", extra={"lake_prefix": "../prod"})
 
 
 # --------------------------------------------------------------------------- smoke, real definition
@@ -416,9 +440,21 @@ def test_smoke_command_passes_on_a_successful_execution(pipeline, capsys):
     assert "status:    SUCCEEDED" in out
     assert "smoke test passed" in out
     assert '"run_id": "smoke-0a1b2c3-20261126"' in out
+    assert '"lake_prefix": "smoke"' in out
     assert [e["action"] for e in pipeline.lambda_events] == ["prepare_training", "publish"]
+    assert {e["lake_prefix"] for e in pipeline.lambda_events} == {"smoke"}
+    glue = deploy.client("glue")
+    for step in ("extract", "transform", "load"):
+        (run,) = glue.get_job_runs(JobName=f"ipeacast-smoke-{step}")["JobRuns"]
+        assert run["Arguments"]["--lake_prefix"] == "smoke"
+        assert run["Arguments"]["--run_id"] == "smoke-0a1b2c3-20261126"
     (request,) = pipeline.training_requests
-    assert request["TrainingJobName"].endswith("smoke-0a1b2c3-20261126")
+    assert "-smoke-0a1b2c3-20261126-" in request["TrainingJobName"]
+    channel = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert channel.startswith("s3://ipeacast-smoke-lake/smoke/final/")
+    listed = deploy.client("s3").list_objects_v2(Bucket="ipeacast-smoke-lake")["Contents"]
+    keys = [o["Key"] for o in listed]
+    assert keys and all(k.startswith("smoke/") for k in keys), keys
 
 
 def test_smoke_command_fails_with_the_failed_state_and_cause(pipeline, capsys):

@@ -129,3 +129,49 @@ def test_on_glue_the_arguments_come_from_get_resolved_options(monkeypatch):
     cfg = parse_job_args(_argv("load", Path("/tmp/lake")))
     assert asked == [["series", "run_date", "lake", "run_id"]]
     assert cfg.run_id == "20210630-120000" and cfg.series == "TEST1"
+
+
+def test_lake_prefix_is_joined_to_the_lake():
+    base = ["x.py", "--series", "S", "--run_date", "2021-06-30", "--lake", "s3://bucket"]
+    assert parse_job_args([*base, "--lake_prefix", "smoke"]).lake == "s3://bucket/smoke"
+    assert parse_job_args([*base, "--lake_prefix", ""]).lake == "s3://bucket"
+    assert parse_job_args(base).lake == "s3://bucket"
+    # an empty value that reaches the script as a bare flag (last, or before another flag)
+    assert parse_job_args([*base, "--lake_prefix"]).lake == "s3://bucket"
+    bare = ["x.py", "--lake_prefix", "--series", "S", "--run_date", "2021-06-30", "--lake", "l"]
+    assert parse_job_args(bare).lake == "l"
+
+
+@pytest.mark.parametrize("prefix", ["Smoke", "../prod", "smoke/x", "s" * 33])
+def test_bad_lake_prefix_is_named(prefix):
+    with pytest.raises(ConfigError, match="--lake_prefix"):
+        parse_job_args(
+            [
+                *("x.py", "--series", "S", "--run_date", "2021-06-30", "--lake", "l"),
+                *("--lake_prefix", prefix),
+            ]
+        )
+
+
+def test_extract_with_lake_prefix_writes_only_under_it(price_csv, tmp_path):
+    lake = tmp_path / "lake"
+    argv = _argv("extract", lake, "--source", str(price_csv), "--lake_prefix", "smoke")
+    assert _script("extract").main(argv) == 0
+    assert [p.name for p in lake.iterdir()] == ["smoke"]
+    assert list((lake / "smoke" / "raw" / "series=TEST1" / "run_date=2021-06-30").glob("sha256=*"))
+
+
+def test_on_glue_lake_prefix_comes_from_get_resolved_options(monkeypatch):
+    def get_resolved_options(argv, names):
+        return {name: argv[argv.index(f"--{name}") + 1] for name in names}
+
+    awsglue = types.ModuleType("awsglue")
+    utils = types.ModuleType("awsglue.utils")
+    utils.getResolvedOptions = get_resolved_options
+    monkeypatch.setitem(sys.modules, "awsglue", awsglue)
+    monkeypatch.setitem(sys.modules, "awsglue.utils", utils)
+
+    cfg = parse_job_args(_argv("load", Path("/tmp/lake"), "--lake_prefix", "smoke"))
+    assert cfg.lake == "/tmp/lake/smoke"
+    cfg = parse_job_args(_argv("load", Path("/tmp/lake"), "--lake_prefix"))
+    assert cfg.lake == "/tmp/lake"

@@ -1,9 +1,11 @@
-"""The Lambda handler: both actions called directly, publish against (moto) S3."""
+"""The Lambda handler (both actions, publish against moto S3) and the library's archive publish."""
 
 from __future__ import annotations
 
 import importlib.util
 import io
+import re
+import tarfile
 from pathlib import Path
 
 import boto3
@@ -13,6 +15,7 @@ from botocore.validate import ParamValidator
 from model_artifacts import forecast_frame, model_tarball, tarball
 from moto import mock_aws
 
+from ipeacast import forecast
 from ipeacast.errors import ConfigError, StorageError, TrainingError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +23,7 @@ BUCKET = "ipeacast-test-lake"
 SERIES = "EIA366_PBRENT366"
 RUN = {"series": SERIES, "run_id": "20261126-093000", "run_date": "2026-11-26"}
 ARTIFACTS = f"s3://{BUCKET}/models/_sagemaker/job/output/model.tar.gz"
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ipeacast-test-pipeline:run-1"
 
 
 def _load_handler():
@@ -64,7 +68,8 @@ def _put_artifacts(s3, data: bytes) -> None:
 
 
 def test_prepare_training_returns_a_request_sagemaker_accepts(env):
-    request = handler.handler({"action": "prepare_training", **RUN}, None)
+    event = {"action": "prepare_training", "execution": EXECUTION, **RUN}
+    request = handler.handler(event, None)
     shape = (
         boto3.session.Session()
         .client("sagemaker", region_name="us-east-1")
@@ -73,7 +78,14 @@ def test_prepare_training_returns_a_request_sagemaker_accepts(env):
     )
     report = ParamValidator().validate(request, shape)
     assert not report.has_errors(), report.generate_report()
-    assert request["TrainingJobName"] == "ipeacast-EIA366-PBRENT366-20261126-093000"
+    assert re.fullmatch(
+        r"ipeacast-EIA366-PBRENT366-20261126-093000-[0-9a-f]{8}", request["TrainingJobName"]
+    )
+
+
+def test_prepare_training_without_the_execution_id_names_the_field(env):
+    with pytest.raises(ConfigError, match="'execution'"):
+        handler.handler({"action": "prepare_training", **RUN}, None)
 
 
 def test_unknown_action_is_named(env):
@@ -84,7 +96,7 @@ def test_unknown_action_is_named(env):
 def test_missing_configuration_names_the_variable(env, monkeypatch):
     monkeypatch.delenv("TRAINING_ROLE_ARN")
     with pytest.raises(ConfigError, match="TRAINING_ROLE_ARN"):
-        handler.handler({"action": "prepare_training", **RUN}, None)
+        handler.handler({"action": "prepare_training", "execution": EXECUTION, **RUN}, None)
 
 
 def test_publish_copies_forecast_and_metrics_into_the_lake(s3):
@@ -102,6 +114,30 @@ def test_publish_copies_forecast_and_metrics_into_the_lake(s3):
     table = pd.read_parquet(io.BytesIO(body))
     assert list(table["horizon"]) == [1, 2, 3, 4, 5, 6]
     assert set(table["run_id"]) == {RUN["run_id"]}
+
+
+def test_publish_with_a_lake_prefix_writes_only_under_it(s3):
+    _put_artifacts(s3, model_tarball(**RUN))
+    event = {"action": "publish", "model_artifacts": ARTIFACTS, "lake_prefix": "smoke", **RUN}
+    result = handler.handler(event, None)
+
+    part = f"series={SERIES}/run_date=2026-11-26"
+    assert result["predictions"] == f"s3://{BUCKET}/smoke/predictions/{part}"
+    assert result["models"] == f"s3://{BUCKET}/smoke/models/{part}"
+    assert _keys(s3, "predictions/") == [] and _keys(s3, "models/" + part) == []
+    assert sorted(_keys(s3, "smoke/")) == [
+        f"smoke/models/{part}/metrics.json",
+        f"smoke/predictions/{part}/_csv/forecast.csv",
+        f"smoke/predictions/{part}/forecast.parquet",
+    ]
+
+
+def test_publish_refuses_a_bad_lake_prefix_before_reading_anything(s3):
+    _put_artifacts(s3, model_tarball(**RUN))
+    event = {"action": "publish", "model_artifacts": ARTIFACTS, "lake_prefix": "../x", **RUN}
+    with pytest.raises(ConfigError, match="lake_prefix"):
+        handler.handler(event, None)
+    assert _keys(s3, "") == [ARTIFACTS.split("/", 3)[3]]
 
 
 def test_publish_refuses_an_archive_that_escapes_its_folder(s3):
@@ -134,3 +170,77 @@ def test_publish_needs_an_s3_model_artifact(env, artifacts):
 def test_publish_of_a_missing_artifact_names_it(s3):
     with pytest.raises(StorageError, match=r"model\.tar\.gz"):
         handler.handler({"action": "publish", "model_artifacts": ARTIFACTS, **RUN}, None)
+
+
+# --- ipeacast.forecast.publish_model_archive: the library function behind the publish action -----
+
+
+def _archive_with(tmp_path: Path, data: bytes) -> str:
+    path = tmp_path / "model.tar.gz"
+    path.write_bytes(data)
+    return str(path)
+
+
+def _link_archive(kind: bytes) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in {"metrics.json": b"{}", "forecast.csv": b"x"}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("forecast.parquet")
+        link.type = kind
+        link.linkname = "/etc/passwd" if kind == tarfile.SYMTYPE else "metrics.json"
+        tar.addfile(link)
+    return buf.getvalue()
+
+
+def test_publish_model_archive_publishes_a_local_archive(tmp_path):
+    archive = _archive_with(tmp_path, model_tarball(**RUN))
+    lake = tmp_path / "lake"
+
+    result = forecast.publish_model_archive(archive, str(lake), SERIES, "2026-11-26")
+
+    part = lake / "predictions" / f"series={SERIES}" / "run_date=2026-11-26"
+    assert result["rows"] == 6 and result["predictions"] == str(part)
+    assert (part / "forecast.parquet").read_bytes()[:4] == b"PAR1"
+    assert (lake / "models" / f"series={SERIES}" / "run_date=2026-11-26" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("members", "named"),
+    [
+        ({"../evil.txt": b"x", "metrics.json": b"{}"}, "evil"),
+        ({"/abs/evil.txt": b"x", "metrics.json": b"{}"}, "evil"),
+        ({"sub/../../evil.txt": b"x"}, "evil"),
+    ],
+)
+def test_publish_model_archive_refuses_paths_that_leave_the_folder(tmp_path, members, named):
+    archive = _archive_with(tmp_path, tarball(members))
+    with pytest.raises(StorageError, match=named):
+        forecast.publish_model_archive(archive, str(tmp_path / "lake"), SERIES, "2026-11-26")
+    assert not (tmp_path / "lake").exists()
+    assert not (tmp_path.parent / "evil.txt").exists()
+
+
+@pytest.mark.parametrize("kind", [tarfile.SYMTYPE, tarfile.LNKTYPE])
+def test_publish_model_archive_refuses_links(tmp_path, kind):
+    archive = _archive_with(tmp_path, _link_archive(kind))
+    with pytest.raises(StorageError, match=r"forecast\.parquet"):
+        forecast.publish_model_archive(archive, str(tmp_path / "lake"), SERIES, "2026-11-26")
+    assert not (tmp_path / "lake").exists()
+
+
+def test_publish_model_archive_refuses_an_oversized_archive(tmp_path, monkeypatch):
+    data = model_tarball(**RUN)
+    archive = _archive_with(tmp_path, data)
+    monkeypatch.setattr(forecast, "MAX_ARCHIVE_BYTES", len(data) - 1)
+    with pytest.raises(StorageError, match="larger than"):
+        forecast.publish_model_archive(archive, str(tmp_path / "lake"), SERIES, "2026-11-26")
+    assert not (tmp_path / "lake").exists()
+
+
+def test_publish_model_archive_names_an_unreadable_archive(tmp_path):
+    archive = _archive_with(tmp_path, b"not a tarball")
+    with pytest.raises(StorageError, match=r"tar\.gz"):
+        forecast.publish_model_archive(archive, str(tmp_path / "lake"), SERIES, "2026-11-26")

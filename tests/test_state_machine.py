@@ -35,7 +35,7 @@ from ipeacast.state_machine import (
     render_definition,
     render_text,
 )
-from ipeacast.training_job import REQUEST_KEYS
+from ipeacast.training_job import REQUEST_KEYS, TrainingConfig, build_training_job_request
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -57,6 +57,8 @@ HAPPY_PATH = [
     "MergeRunInput",
     "KeepRunFields",
     "CheckInput",
+    "ScanLakePrefix",
+    "CheckLakePrefix",
     "Extract",
     "Transform",
     "Load",
@@ -65,7 +67,8 @@ HAPPY_PATH = [
     "Publish",
     "Succeeded",
 ]
-PREAMBLE = HAPPY_PATH[:5]
+PREAMBLE = HAPPY_PATH[:7]  # input checked, up to Extract
+TYPE_CHECK = HAPPY_PATH[:5]  # up to CheckInput (field types)
 
 
 # --- the template -------------------------------------------------------------------------------
@@ -280,10 +283,17 @@ def test_happy_path_runs_every_step_once_and_publishes(aws):
     assert result.desc["status"] == "SUCCEEDED", result.desc
     for step in ("extract", "transform", "load"):
         assert _glue_arguments(aws, f"ipeacast-test-{step}") == [
-            {"--series": SERIES, "--run_date": "2026-11-26", "--run_id": "20261126-093000"}
+            {
+                "--series": SERIES,
+                "--run_date": "2026-11-26",
+                "--run_id": "20261126-093000",
+                "--lake_prefix": "",
+            }
         ]
     (request,) = aws.patched.training_requests
-    assert request["TrainingJobName"] == "ipeacast-EIA366-PBRENT366-20261126-093000"
+    assert re.fullmatch(
+        r"ipeacast-EIA366-PBRENT366-20261126-093000-[0-9a-f]{8}", request["TrainingJobName"]
+    )
     assert [e["action"] for e in aws.patched.lambda_events] == ["prepare_training", "publish"]
     prefix = f"predictions/series={SERIES}/run_date=2026-11-26/"
     keys = [o["Key"] for o in aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]]
@@ -293,6 +303,7 @@ def test_happy_path_runs_every_step_once_and_publishes(aws):
         "series": SERIES,
         "run_id": "20261126-093000",
         "run_date": "2026-11-26",
+        "lake_prefix": "",
     }
     assert output["training"]["status"] == "Completed"
     assert "request" not in output["training"]  # the request was replaced by a small result
@@ -434,7 +445,7 @@ def test_training_failure_alerts_and_does_not_publish(aws):
     run = {"series": SERIES, "run_id": "20261126-093003", "run_date": "2026-11-26"}
     result = _execute(aws, "training-failed", run)
 
-    assert result.visited == [*HAPPY_PATH[:10], "NotifyFailure", "Failed"]
+    assert result.visited == [*HAPPY_PATH[:12], "NotifyFailure", "Failed"]
     assert result.desc["status"] == "FAILED"
     (alert,) = _alerts(aws)
     failure = alert["failed"]["Train"]
@@ -450,9 +461,150 @@ def test_training_failure_alerts_and_does_not_publish(aws):
 def test_input_without_series_is_rejected_with_an_alert(aws):
     result = _execute(aws, "no-series", {"run_date": "2026-11-26"})
 
-    assert result.visited == [*PREAMBLE, "RejectInput", "NotifyFailure", "Failed"]
+    assert result.visited == [*TYPE_CHECK, "RejectInput", "NotifyFailure", "Failed"]
     assert result.desc["status"] == "FAILED"
     (alert,) = _alerts(aws)
     assert alert["series"] == "" and alert["run_date"] == "2026-11-26"
     assert alert["failed"]["Input"]["Error"] == "ipeacast.InvalidInput"
     assert aws.glue.get_job_runs(JobName="ipeacast-test-extract")["JobRuns"] == []
+
+
+@pytest.mark.parametrize(
+    ("lake_prefix", "visited"),
+    [
+        ("../prod", [*PREAMBLE, "RejectInput", "NotifyFailure", "Failed"]),
+        ("Smoke", [*PREAMBLE, "RejectInput", "NotifyFailure", "Failed"]),
+        ("smoke/x", [*PREAMBLE, "RejectInput", "NotifyFailure", "Failed"]),
+        (7, [*TYPE_CHECK, "RejectInput", "NotifyFailure", "Failed"]),
+        (None, [*TYPE_CHECK, "RejectInput", "NotifyFailure", "Failed"]),
+    ],
+)
+def test_bad_lake_prefix_is_rejected_with_an_alert(aws, lake_prefix, visited):
+    run = {"series": SERIES, "run_id": "r1", "run_date": "2026-11-26", "lake_prefix": lake_prefix}
+    result = _execute(aws, "bad-prefix", run)
+
+    assert result.visited == visited
+    assert result.desc["status"] == "FAILED"
+    (alert,) = _alerts(aws)
+    assert alert["lake_prefix"] == lake_prefix and alert["run_id"] == "r1"
+    assert alert["failed"]["Input"]["Error"] == "ipeacast.InvalidInput"
+    assert "lake_prefix" in alert["failed"]["Input"]["Cause"]
+    assert aws.glue.get_job_runs(JobName="ipeacast-test-extract")["JobRuns"] == []
+
+
+def _all_keys(aws) -> list[str]:
+    listed = aws.s3.list_objects_v2(Bucket=BUCKET)
+    return sorted(o["Key"] for o in listed.get("Contents", []))
+
+
+def test_a_run_with_lake_prefix_smoke_reads_and_writes_only_under_smoke(aws, tmp_path):
+    from forecast_helpers import SMALL, monthly_fixture
+
+    # the real partitions of the same run date, which a smoke run must leave alone
+    real = {
+        f"final/series={SERIES}/run_date=2026-11-26/part-0.parquet": b"real final",
+        f"predictions/series={SERIES}/run_date=2026-11-26/forecast.parquet": b"real forecast",
+        f"models/series={SERIES}/run_date=2026-11-26/metrics.json": b"{}",
+        "artifacts/extract.py": b"print('job')",
+    }
+    for key, body in real.items():
+        aws.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    # the smoke final partition, as the load step (run with --lake_prefix smoke) leaves it
+    buf = io.BytesIO()
+    monthly_fixture().to_parquet(buf, index=False)
+    smoke_final = f"smoke/final/series={SERIES}/run_date=2026-11-26"
+    aws.s3.put_object(Bucket=BUCKET, Key=f"{smoke_final}/part-0.parquet", Body=buf.getvalue())
+    extra = {"TRAINING_HYPERPARAMETERS": json.dumps({k: str(v) for k, v in SMALL.items()})}
+    prep = aws.create_function("ipeacast-test-prepare-smoke", {**LAMBDA_ENV, **extra})
+    aws.patched.on_training = lambda request: run_training_container(request, tmp_path)
+    run = {
+        "series": SERIES,
+        "run_id": "smoke-0a1b2c3-20261126",
+        "run_date": "2026-11-26",
+        "lake_prefix": "smoke",
+    }
+    result = _execute(
+        aws, "smoke-prefix", run, {**aws.variables, "prepare_training_lambda_arn": prep}
+    )
+
+    assert result.visited == HAPPY_PATH, _alerts(aws)
+    for step in ("extract", "transform", "load"):
+        (args,) = _glue_arguments(aws, f"ipeacast-test-{step}")
+        assert args["--lake_prefix"] == "smoke"
+    (request,) = aws.patched.training_requests
+    channel = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert channel == f"s3://{BUCKET}/{smoke_final}/"
+    output = request["OutputDataConfig"]["S3OutputPath"]
+    assert output == f"s3://{BUCKET}/smoke/models/_sagemaker/series={SERIES}/run_date=2026-11-26/"
+    assert [e["lake_prefix"] for e in aws.patched.lambda_events] == ["smoke", "smoke"]
+    # the real partitions are untouched; everything the run wrote is under smoke/
+    for key, body in real.items():
+        assert aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == body, key
+    written = [k for k in _all_keys(aws) if k not in real]
+    assert written and all(k.startswith("smoke/") for k in written), written
+    part = f"series={SERIES}/run_date=2026-11-26"
+    assert f"smoke/predictions/{part}/forecast.parquet" in written
+    assert f"smoke/predictions/{part}/_csv/forecast.csv" in written
+    assert f"smoke/models/{part}/metrics.json" in written
+    published = json.loads(result.desc["output"])["publish"]["published"]
+    assert published["predictions"] == f"s3://{BUCKET}/smoke/predictions/{part}"
+
+
+def test_each_execution_gets_its_own_training_job_even_with_the_same_run_id(aws):
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    aws.patched.on_training = lambda request: _write_model_artifact(request)
+    run = {"series": SERIES, "run_id": "20261126-093006", "run_date": "2026-11-26"}
+    machine = aws.sfn.create_state_machine(
+        name="sm-same-run-id", definition=render(aws.variables), roleArn=aws.role_arn
+    )["stateMachineArn"]
+    first, again = (
+        _wait(
+            aws,
+            aws.sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(run))[
+                "executionArn"
+            ],
+        )
+        for name in ("same-run-id-1", "same-run-id-2")
+    )
+
+    assert first.desc["status"] == again.desc["status"] == "SUCCEEDED", _alerts(aws)
+    names = [request["TrainingJobName"] for request in aws.patched.training_requests]
+    assert len(names) == 2 and names[0] != names[1]
+    shape = (
+        botocore.session.get_session()
+        .get_service_model("sagemaker")
+        .operation_model("CreateTrainingJob")
+        .input_shape
+    )
+    pattern = shape.members["TrainingJobName"].metadata["pattern"]
+    prepared = [e for e in aws.patched.lambda_events if e["action"] == "prepare_training"]
+    assert {e["execution"] for e in prepared} == {
+        first.desc["executionArn"],
+        again.desc["executionArn"],
+    }
+    for event, name in zip(prepared, names, strict=True):
+        # the request the Lambda returned (the same pure function) is what SageMaker received
+        request = build_training_job_request(event, TrainingConfig.from_env(LAMBDA_ENV))
+        assert request["TrainingJobName"] == name
+        report = ParamValidator().validate(request, shape)
+        assert not report.has_errors(), report.generate_report()
+        assert re.fullmatch(pattern, name) and len(name) <= 63
+        assert request["HyperParameters"]["run_id"] == "20261126-093006"  # the run id is kept
+    for result in (first, again):
+        assert json.loads(result.desc["output"])["run"]["run_id"] == "20261126-093006"
+
+
+def test_string_matches_is_evaluated_as_the_asl_specification_says(aws):
+    # moto uses fnmatch ('?' = any character); AWS knows only '*'. The patched moto follows AWS.
+    assert moto_patches.spec_string_matches("?x", "?*")
+    assert not moto_patches.spec_string_matches("EIA", "?*")
+    assert moto_patches.spec_string_matches("a*b", "a\\*b")
+    assert not moto_patches.spec_string_matches("axb", "a\\*b")
+    assert moto_patches.spec_string_matches("smoke-1", "smoke-*")
+    # and it is what moto's Choice state evaluates while patched
+    assert not moto_patches.string_operators.StringMatches._compare("EIA", "?*")
+    text = default_template_path().read_text()
+    for pattern in re.findall(r'"StringMatches":\s*"([^"]*)"', text):
+        assert "?" not in pattern and "[" not in pattern, pattern

@@ -26,6 +26,7 @@ ENV = {
     "ENVIRONMENT": "dev",
 }
 EVENT = {"series": "EIA366_PBRENT366", "run_id": "20261126-100001", "run_date": "2026-11-26"}
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ipeacast-dev-pipeline:run-1"
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +38,9 @@ def _input_shape(model):
     return model.operation_model("CreateTrainingJob").input_shape
 
 
-def _request(**env):
-    return build_training_job_request(EVENT, TrainingConfig.from_env({**ENV, **env}))
+def _request(event=None, **env):
+    event = {**EVENT, "execution": EXECUTION, **(event or {})}
+    return build_training_job_request(event, TrainingConfig.from_env({**ENV, **env}))
 
 
 def test_request_passes_botocore_parameter_validation(sagemaker_model):
@@ -92,6 +94,18 @@ def test_lake_prefix_is_part_of_every_uri():
     assert "/team/ipeacast/models/" in request["OutputDataConfig"]["S3OutputPath"]
 
 
+def test_the_runs_lake_prefix_puts_channel_and_output_under_it():
+    request = _request({"lake_prefix": "smoke"}, LAKE_PREFIX="team")
+    uri = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
+    root = "s3://ipeacast-dev-lake-123456789012/team/smoke"
+    assert uri == f"{root}/final/series=EIA366_PBRENT366/run_date=2026-11-26/"
+    assert request["OutputDataConfig"]["S3OutputPath"] == (
+        f"{root}/models/_sagemaker/series=EIA366_PBRENT366/run_date=2026-11-26/"
+    )
+    assert request["HyperParameters"] == EVENT  # the run id and the rest are unchanged
+    assert request["TrainingJobName"] == _request()["TrainingJobName"]
+
+
 def test_managed_spot_waits_at_least_as_long_as_it_runs():
     request = _request(TRAINING_MAX_RUNTIME_SECONDS="1800", TRAINING_MAX_WAIT_SECONDS="3600")
     assert request["EnableManagedSpotTraining"] is True
@@ -127,22 +141,29 @@ def test_kms_key_encrypts_output_and_volume():
     assert request["ResourceConfig"]["VolumeKmsKeyId"] == key
 
 
-def test_job_name_is_the_same_for_the_same_run_and_differs_between_runs():
+def test_job_name_is_stable_per_execution_and_differs_between_executions_and_runs():
     first = _request()["TrainingJobName"]
-    assert first == _request()["TrainingJobName"] == "ipeacast-EIA366-PBRENT366-20261126-100001"
-    other = build_training_job_request(
-        {**EVENT, "run_id": "20261126-100002"}, TrainingConfig.from_env(ENV)
-    )
-    assert other["TrainingJobName"] != first
+    assert first == _request()["TrainingJobName"]
+    assert re.fullmatch(r"ipeacast-EIA366-PBRENT366-20261126-100001-[0-9a-f]{8}", first)
+    # a re-run of the same run id is a new execution: a new job (SageMaker never reuses a name)
+    rerun = _request({"execution": EXECUTION + "-again"})["TrainingJobName"]
+    assert rerun != first and rerun.startswith("ipeacast-EIA366-PBRENT366-20261126-100001-")
+    assert _request({"run_id": "20261126-100002"})["TrainingJobName"] != first
 
 
-def test_long_job_names_are_cut_to_63_characters_and_stay_unique():
+def test_long_job_names_are_cut_to_63_characters_and_stay_unique(sagemaker_model):
+    pattern = _input_shape(sagemaker_model).members["TrainingJobName"].metadata["pattern"]
     series = "S" * 64
-    a = training_job_name("ipeacast", series, "a" * 48)
-    b = training_job_name("ipeacast", series, "a" * 47 + "b")
-    assert len(a) <= JOB_NAME_MAX and len(b) <= JOB_NAME_MAX
-    assert a != b
-    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", a)
+    names = {
+        training_job_name("ipeacast", series, "a" * 48, EXECUTION),
+        training_job_name("ipeacast", series, "a" * 47 + "b", EXECUTION),
+        training_job_name("ipeacast", series, "a" * 48, EXECUTION + "-again"),
+        training_job_name("ipeacast-" + "p" * 11, "EIA366_PBRENT366", "r" * 48, EXECUTION),
+    }
+    assert len(names) == 4
+    for name in names:
+        assert len(name) <= JOB_NAME_MAX
+        assert re.fullmatch(pattern, name), name
 
 
 @pytest.mark.parametrize(
@@ -153,9 +174,16 @@ def test_long_job_names_are_cut_to_63_characters_and_stay_unique():
         ({**EVENT, "run_id": "has_underscore"}, "run_id"),
         ({**EVENT, "run_id": 7}, "run_id"),
         ({**EVENT, "run_date": "26/11/2026"}, "run_date"),
+        ({**EVENT, "lake_prefix": "Smoke"}, "lake_prefix"),
+        ({**EVENT, "lake_prefix": "../prod"}, "lake_prefix"),
+        ({**EVENT, "lake_prefix": "s" * 33}, "lake_prefix"),
+        ({**EVENT, "lake_prefix": None}, "lake_prefix"),
+        ({**EVENT, "execution": None}, "execution"),
+        ({**EVENT, "execution": ""}, "execution"),
     ],
 )
 def test_bad_input_names_the_field(event, field):
+    event = {"execution": EXECUTION, **event}
     with pytest.raises(ConfigError, match=field):
         build_training_job_request(event, TrainingConfig.from_env(ENV))
 

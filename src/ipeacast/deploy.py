@@ -27,6 +27,10 @@ from ipeacast.errors import ConfigError, IpeacastError
 log = logging.getLogger(__name__)
 
 ARTIFACT_PREFIX = "artifacts"
+# A smoke run reads and writes only under <lake>/smoke/ (expired by an S3 lifecycle rule), so it
+# never replaces a real final/, models/ or predictions/ partition.
+SMOKE_LAKE_PREFIX = "smoke"
+SMOKE_RUN_ID_PREFIX = "smoke-"
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _EXECUTION_NAME_RE = re.compile(r"[^A-Za-z0-9_-]")
 # Execution history events whose details say why a state or the execution failed.
@@ -402,30 +406,68 @@ class ExecutionResult:
         return self.status == "SUCCEEDED"
 
 
+def run_input(
+    series: str = DEFAULT_SERIES,
+    run_date: date | None = None,
+    run_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The execution input of a normal run: `{"series", "run_id", "run_date"}` (+ `extra`).
+
+    Input contract of the state machine: `{"series", "run_id"?, "run_date"?, "lake_prefix"?}`.
+    """
+    from ipeacast.training_job import check_lake_prefix
+
+    now = datetime.now(UTC)
+    payload: dict[str, Any] = {
+        "series": series,
+        "run_id": run_id or f"run-{now:%Y%m%d-%H%M%S}",
+        "run_date": (run_date or now.date()).isoformat(),
+    }
+    payload.update(extra or {})
+    if "lake_prefix" in payload:
+        check_lake_prefix(payload["lake_prefix"], "execution input field 'lake_prefix'")
+    return payload
+
+
 def smoke_input(
     series: str = DEFAULT_SERIES,
     run_date: date | None = None,
     run_id: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The execution input of a smoke run: one series, a run id that says it was a smoke run."""
+    """The execution input of a smoke run: lake_prefix "smoke" and a `smoke-...` run id.
+
+    Every step then reads and writes `<lake>/smoke/...`, never the real partitions of the run
+    date; a run id without the `smoke-` prefix gets it. `extra` may not change lake_prefix.
+    """
+    extra = dict(extra or {})
+    if extra.get("lake_prefix", SMOKE_LAKE_PREFIX) != SMOKE_LAKE_PREFIX:
+        raise ConfigError(
+            f"a smoke run always uses lake_prefix {SMOKE_LAKE_PREFIX!r}, not "
+            f"{extra['lake_prefix']!r}: it must not write the real partitions"
+        )
     now = datetime.now(UTC)
-    run_date = run_date or now.date()
-    payload: dict[str, Any] = {
-        "series": series,
-        "run_id": run_id or f"smoke-{now:%Y%m%d-%H%M%S}",
-        "run_date": run_date.isoformat(),
-    }
-    payload.update(extra or {})
-    return payload
+    run_id = run_id or f"{now:%Y%m%d-%H%M%S}"
+    if not run_id.startswith(SMOKE_RUN_ID_PREFIX):
+        run_id = SMOKE_RUN_ID_PREFIX + run_id
+    extra["lake_prefix"] = SMOKE_LAKE_PREFIX
+    return run_input(series, run_date, run_id, extra)
 
 
-def execution_name(run_id: str) -> str:
-    """A valid, unique-enough Step Functions execution name (<= 80 chars) for a run id."""
-    name = _EXECUTION_NAME_RE.sub("-", run_id)[:80]
-    if not name:
+def execution_name(run_id: str, unique: bool = False) -> str:
+    """A valid Step Functions execution name (<= 80 chars) for a run id.
+
+    With `unique`, a UTC timestamp and random suffix are appended, so the same run id can be
+    started again (Step Functions refuses a name already used by a closed execution for 90 days).
+    """
+    base = _EXECUTION_NAME_RE.sub("-", run_id)
+    if not base:
         raise ConfigError(f"run id {run_id!r} gives an empty execution name")
-    return name
+    if not unique:
+        return base[:80]
+    suffix = f"-{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.urandom(3).hex()}"
+    return base[: 80 - len(suffix)] + suffix
 
 
 def resolve_state_machine(sfn: Any, name_or_arn: str) -> str:
@@ -520,13 +562,13 @@ def start_execution(
     sfn: Any = None,
     region: str | None = None,
 ) -> str:
-    """Start one execution named after the run id; returns the execution ARN."""
+    """Start one execution named after the run id (plus a unique suffix); returns its ARN."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     sfn = sfn or client("stepfunctions", region)
     try:
         arn = resolve_state_machine(sfn, state_machine)
-        name = execution_name(str(payload.get("run_id") or f"run-{time.time_ns()}"))
+        name = execution_name(str(payload.get("run_id") or "run"), unique=True)
         response = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))
     except ClientError as exc:
         if _error_code(exc) == "StateMachineDoesNotExist":

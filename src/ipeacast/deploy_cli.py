@@ -84,7 +84,7 @@ def _image_uri(args: argparse.Namespace) -> int:
 
 
 def _payload(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
-    from ipeacast.deploy import smoke_input
+    from ipeacast.deploy import run_input, smoke_input
 
     extra: dict[str, Any] = {}
     if args.input_json:
@@ -94,10 +94,8 @@ def _payload(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
             raise ConfigError(f"--input-json is not valid JSON: {exc}") from exc
         if not isinstance(extra, dict):
             raise ConfigError("--input-json must be a JSON object")
-    payload = smoke_input(args.series, parse_date(args.run_date, "--run-date"), args.run_id, extra)
-    if not args.run_id:
-        payload["run_id"] = payload["run_id"].replace("smoke-", f"{prefix}-", 1)
-    return payload
+    build = smoke_input if prefix == "smoke" else run_input  # smoke: lake_prefix "smoke"
+    return build(args.series, parse_date(args.run_date, "--run-date"), args.run_id, extra)
 
 
 def _report(result: Any) -> None:

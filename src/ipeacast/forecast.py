@@ -17,11 +17,13 @@ import logging
 import math
 import os
 import platform
+import tarfile
+import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from ipeacast import lake, storage
@@ -61,6 +63,8 @@ MODEL_FILES = (
 )
 # Sidecars copied into models/series=X/run_date=D/ by publish_forecast (metrics.json required).
 PUBLISHED_MODEL_FILES = ("metrics.json", "model.skops", "features.json", "versions.json")
+# A model.tar.gz larger than this is refused before unpacking (the trainer's is well under 1 MB).
+MAX_ARCHIVE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -421,3 +425,42 @@ def publish_forecast(
         raise StorageError(f"publishing the forecast to {pred_target} failed: {exc}") from exc
     log.info("published %d forecast rows to %s", len(rows), pred_target)
     return {"predictions": pred_target, "models": model_target, "rows": len(rows)}
+
+
+def extract_model_archive(archive: bytes, target: str | os.PathLike) -> None:
+    """Unpack a SageMaker model.tar.gz into `target`, refusing anything but plain files/folders.
+
+    A member with an absolute path, a `..` component, or that is a link, device or FIFO raises
+    StorageError before anything is written; the `data` extraction filter is kept as a second
+    guard.
+    """
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+            members = tar.getmembers()
+            for member in members:
+                path = PurePosixPath(member.name)
+                plain = member.isfile() or member.isdir()
+                if path.is_absolute() or ".." in path.parts or not plain:
+                    raise StorageError(f"model archive member {member.name!r} is not a plain file")
+            tar.extractall(target, members=members, filter="data")
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise StorageError(f"model archive is not a readable tar.gz: {exc}") from exc
+
+
+def publish_model_archive(
+    archive_uri: str, lake_root: str, series: str, run_date: date | str
+) -> dict[str, Any]:
+    """Publish a SageMaker `model.tar.gz` (a URI or local path) with `publish_forecast`.
+
+    The archive is read (at most MAX_ARCHIVE_BYTES), unpacked into a temporary folder by
+    `extract_model_archive`, and published to `lake_root` exactly as a local run publishes its
+    model directory. Standard library only: the publish Lambda calls this.
+    """
+    archive = storage.read_bytes(archive_uri)
+    if len(archive) > MAX_ARCHIVE_BYTES:
+        raise StorageError(
+            f"{archive_uri} is {len(archive)} bytes, larger than the {MAX_ARCHIVE_BYTES} allowed"
+        )
+    with tempfile.TemporaryDirectory(prefix="ipeacast-model-") as tmp:
+        extract_model_archive(archive, tmp)
+        return publish_forecast(tmp, lake_root, series, run_date)

@@ -4,6 +4,10 @@ On Glue the arguments come through `awsglue.utils.getResolvedOptions` (the job's
 arguments merged with the run's); anywhere else an argparse parser with the same names reads
 them, so `python src/etl/load.py --series X --run_date D --lake lake` runs the same script
 locally. Arguments Glue adds itself (`--JOB_NAME`, `--job-bookmark-option`, ...) are ignored.
+
+`--lake_prefix` (from the execution input, e.g. `smoke`) is joined to `--lake`:
+`--lake s3://bucket --lake_prefix smoke` runs the step in `s3://bucket/smoke`; empty or absent
+leaves `--lake` unchanged.
 """
 
 from __future__ import annotations
@@ -17,11 +21,28 @@ from typing import Any
 
 from ipeacast.config import RunConfig, parse_date
 from ipeacast.errors import ConfigError, IpeacastError
+from ipeacast.lake import join
+from ipeacast.training_job import check_lake_prefix
 
 log = logging.getLogger(__name__)
 
 REQUIRED = ("series", "run_date", "lake")
-OPTIONAL = ("as_of", "run_id", "source", "min_months")
+OPTIONAL = ("as_of", "run_id", "source", "min_months", "lake_prefix")
+# Optional arguments whose value may be empty: an empty value may reach the script as a bare flag.
+MAY_BE_EMPTY = ("lake_prefix",)
+
+
+def _drop_bare_flags(argv: Sequence[str]) -> list[str]:
+    """Remove `--lake_prefix` given without a value (last, or followed by another `--flag`)."""
+    out = list(argv)
+    for name in MAY_BE_EMPTY:
+        flag = f"--{name}"
+        while flag in out:
+            i = out.index(flag)
+            if i + 1 < len(out) and not out[i + 1].startswith("--"):
+                break
+            del out[i]
+    return out
 
 
 def _resolve_with_glue(argv: Sequence[str]) -> dict[str, str] | None:
@@ -54,16 +75,17 @@ def _resolve_with_argparse(argv: Sequence[str]) -> dict[str, str]:
 
 def parse_job_args(argv: Sequence[str] | None = None) -> RunConfig:
     """The run configuration from the job's arguments (`sys.argv` by default)."""
-    argv = list(sys.argv if argv is None else argv)
+    argv = _drop_bare_flags(sys.argv if argv is None else argv)
     values = _resolve_with_glue(argv)
     if values is None:
         values = _resolve_with_argparse(argv)
     for name in REQUIRED:
         if not values.get(name):
             raise ConfigError(f"Glue job argument --{name} is required")
+    prefix = check_lake_prefix(values.get("lake_prefix", ""), "Glue job argument --lake_prefix")
     kwargs: dict[str, Any] = {
         "series": values["series"],
-        "lake": values["lake"],
+        "lake": join(values["lake"], prefix),
         "run_date": parse_date(values["run_date"], "--run_date"),
     }
     if values.get("as_of"):

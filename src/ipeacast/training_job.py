@@ -40,6 +40,10 @@ RUN_HYPERPARAMETERS = frozenset({"series", "run_date", "run_id"})
 JOB_NAME_MAX = 63
 _JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$")
+# The execution input's lake_prefix: empty (the real lake) or a short folder such as "smoke".
+LAKE_PREFIX_MAX = 32
+_LAKE_PREFIX_RE = re.compile(r"[a-z0-9-]{0,32}")
+EXECUTION_MAX = 2048  # an execution ARN (state machine ARN + execution name) fits easily
 _ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _INSTANCE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
@@ -199,13 +203,32 @@ def lake_root_from_env(environ: Mapping[str, str]) -> str:
     return join(f"s3://{bucket}", prefix)
 
 
+def check_lake_prefix(value: Any, what: str = "lake_prefix") -> str:
+    """The run's lake prefix: empty, or 1-32 lower-case letters, digits or '-'; else ConfigError.
+
+    The state machine passes it to every step; each joins it to its lake root
+    (`s3://bucket` + `smoke` -> `s3://bucket/smoke`), so a smoke run writes only under smoke/.
+    """
+    if not isinstance(value, str) or not _LAKE_PREFIX_RE.fullmatch(value):
+        raise ConfigError(
+            f"{what} {value!r} must be empty or 1-{LAKE_PREFIX_MAX} lower-case letters, digits "
+            "or '-'"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class RunInput:
-    """The part of the state machine input a training job needs."""
+    """The run fields every Lambda action receives from the state machine."""
 
     series: str
     run_id: str
     run_date: str
+    lake_prefix: str = ""
+
+    def lake_root(self, deployment_root: str) -> str:
+        """The lake root of this run: the deployment's root plus the run's lake_prefix."""
+        return join(deployment_root, self.lake_prefix)
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> RunInput:
@@ -219,34 +242,60 @@ class RunInput:
             check_series(series)
         except ConfigError as exc:
             raise ConfigError(f"training input field 'series': {exc}") from exc
-        if not _RUN_ID_RE.match(event["run_id"]):
+        if not _RUN_ID_RE.fullmatch(event["run_id"]):
             raise ConfigError(
                 f"training input field 'run_id' {event['run_id']!r} must be 1-48 letters, digits "
                 "or '-', starting with a letter or digit"
             )
         run_date = parse_date(event["run_date"], "training input field 'run_date'")
-        return cls(series=series, run_id=event["run_id"], run_date=run_date.isoformat())
+        lake_prefix = check_lake_prefix(
+            event.get("lake_prefix", ""), "training input field 'lake_prefix'"
+        )
+        return cls(
+            series=series,
+            run_id=event["run_id"],
+            run_date=run_date.isoformat(),
+            lake_prefix=lake_prefix,
+        )
 
 
-def training_job_name(prefix: str, series: str, run_id: str) -> str:
-    """`<prefix>-<series>-<run_id>`, made SageMaker-safe; long names keep a hash for uniqueness."""
+def training_job_name(prefix: str, series: str, run_id: str, execution: str) -> str:
+    """`<prefix>-<series>-<run_id>-<hash of the execution>`, SageMaker-safe, <= 63 characters.
+
+    SageMaker never reuses a training job name, so the name carries 8 hex digits of the
+    execution's id: a new execution of the same run id (a re-run after a failure) gets a new job,
+    while the run id itself stays unchanged everywhere else. A name that would be too long keeps
+    its head and ends with a hash of all four parts.
+    """
     slug = re.sub(r"[^a-zA-Z0-9]+", "-", f"{prefix}-{series}-{run_id}").strip("-")
-    if len(slug) <= JOB_NAME_MAX:
-        return slug
-    digest = hashlib.sha256(f"{prefix}\0{series}\0{run_id}".encode()).hexdigest()[:10]
-    head = slug[: JOB_NAME_MAX - len(digest) - 1].rstrip("-")
-    return f"{head}-{digest}"
+    tag = hashlib.sha256(execution.encode()).hexdigest()[:8]
+    if len(slug) + 1 + len(tag) <= JOB_NAME_MAX:
+        return f"{slug}-{tag}"
+    digest = hashlib.sha256(f"{prefix}\0{series}\0{run_id}\0{execution}".encode()).hexdigest()
+    head = slug[: JOB_NAME_MAX - 11].rstrip("-")
+    return f"{head}-{digest[:10]}"
 
 
 def build_training_job_request(event: Mapping[str, Any], cfg: TrainingConfig) -> dict[str, Any]:
-    """The CreateTrainingJob request for one run: one job name per run, input = its partition."""
+    """The CreateTrainingJob request for one execution: input = its run's final partition.
+
+    `event` carries the run fields (series, run_id, run_date, lake_prefix) and `execution`, the
+    Step Functions execution id (`$$.Execution.Id`) that makes the job name unique.
+    """
     run = RunInput.from_event(event)
-    name = training_job_name(cfg.job_name_prefix, run.series, run.run_id)
+    execution = event.get("execution")
+    if not isinstance(execution, str) or not 0 < len(execution) <= EXECUTION_MAX:
+        raise ConfigError(
+            "training input field 'execution' (the execution id, $$.Execution.Id) is missing "
+            f"or not a string of 1-{EXECUTION_MAX} characters: {execution!r:.80}"
+        )
+    name = training_job_name(cfg.job_name_prefix, run.series, run.run_id, execution)
     if not _JOB_NAME_RE.match(name):  # defensive: the construction above guarantees it
         raise ConfigError(f"training job name {name!r} is not valid for SageMaker")
-    train_uri = partition(cfg.lake_root, "final", run.series, run.run_date) + "/"
+    lake_root = run.lake_root(cfg.lake_root)
+    train_uri = partition(lake_root, "final", run.series, run.run_date) + "/"
     output_uri = join(
-        cfg.lake_root, "models", "_sagemaker", f"series={run.series}", f"run_date={run.run_date}"
+        lake_root, "models", "_sagemaker", f"series={run.series}", f"run_date={run.run_date}"
     )
     hyperparameters = {
         **{str(k): str(v) for k, v in cfg.hyperparameters.items()},

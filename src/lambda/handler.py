@@ -1,30 +1,28 @@
 """AWS Lambda entry point of the state machine: thin, all logic lives in `ipeacast`.
 
 Actions (`event["action"]`):
-- `prepare_training`: returns the SageMaker CreateTrainingJob request for the run
-  (`ipeacast.training_job`); it touches no AWS API, so its role needs no data access.
-- `publish`: reads the training job's `model.tar.gz` from S3 and publishes the forecast and
-  metrics to the lake with `ipeacast.forecast.publish_forecast`, the same function the local run
-  uses. It validates the CSV form and copies the files as bytes, so neither action needs pandas,
-  pyarrow or numpy: the zip is pure Python and the runtime's boto3 is the only dependency.
+- `prepare_training`: returns the SageMaker CreateTrainingJob request for the execution
+  (`ipeacast.training_job.build_training_job_request`); it touches no AWS API.
+- `publish`: publishes the training job's `model.tar.gz` to the lake with
+  `ipeacast.forecast.publish_model_archive` (unpack safely, then `publish_forecast`, the function
+  the local run uses). Standard library only, so the zip is pure Python and the runtime's boto3
+  is the only dependency.
 
-Configuration comes from environment variables, read once per call: LAKE_BUCKET, LAKE_PREFIX,
-TRAINING_IMAGE_URI, TRAINING_ROLE_ARN, TRAINING_INSTANCE_TYPE, ... (see docs/aws.md).
-Errors are raised, not returned: Step Functions sees the error type and catches it.
+Both actions read the run fields (series, run_id, run_date, lake_prefix) with
+`ipeacast.training_job.RunInput`; the run's lake root is `s3://LAKE_BUCKET[/LAKE_PREFIX]` plus the
+execution input's `lake_prefix` (e.g. `smoke`). Configuration comes from environment variables,
+read on each call (see docs/aws.md). Errors are raised, not returned: Step Functions sees the
+error type and catches it.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
-import tarfile
-import tempfile
-from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ipeacast import storage
-from ipeacast.errors import ConfigError, StorageError
+from ipeacast.errors import ConfigError
+from ipeacast.forecast import publish_model_archive
 from ipeacast.training_job import (
     RunInput,
     TrainingConfig,
@@ -35,23 +33,11 @@ from ipeacast.training_job import (
 log = logging.getLogger("ipeacast.lambda")
 log.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
-MAX_ARTIFACT_BYTES = 256 * 1024 * 1024
-
 
 def prepare_training(event: dict[str, Any]) -> dict[str, Any]:
     request = build_training_job_request(event, TrainingConfig.from_env(os.environ))
     log.info("training job %s prepared", request["TrainingJobName"])
     return request
-
-
-def _extract_model(archive: bytes, target: Path) -> None:
-    """Unpack model.tar.gz, refusing links and paths that leave the target folder."""
-    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
-        for member in tar.getmembers():
-            path = PurePosixPath(member.name)
-            if path.is_absolute() or ".." in path.parts or not (member.isfile() or member.isdir()):
-                raise StorageError(f"model archive member {member.name!r} is not a plain file")
-        tar.extractall(target, filter="data")
 
 
 def publish(event: dict[str, Any]) -> dict[str, Any]:
@@ -61,20 +47,10 @@ def publish(event: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(
             f"publish input field 'model_artifacts' must be an s3:// URI: {artifacts!r}"
         )
-    lake_root = lake_root_from_env(os.environ)
-    archive = storage.read_bytes(artifacts)
-    if len(archive) > MAX_ARTIFACT_BYTES:
-        raise StorageError(f"{artifacts} is larger than {MAX_ARTIFACT_BYTES} bytes")
-
-    from ipeacast.forecast import publish_forecast
-
-    with tempfile.TemporaryDirectory(prefix="ipeacast-model-") as tmp:
-        model_dir = Path(tmp)
-        _extract_model(archive, model_dir)
-        published = publish_forecast(str(model_dir), lake_root, run.series, run.run_date)
-    result = {"series": run.series, "run_id": run.run_id, "run_date": run.run_date, **published}
-    log.info("published %s", result.get("predictions"))
-    return result
+    lake_root = run.lake_root(lake_root_from_env(os.environ))
+    published = publish_model_archive(artifacts, lake_root, run.series, run.run_date)
+    log.info("published %s", published.get("predictions"))
+    return {"series": run.series, "run_id": run.run_id, "run_date": run.run_date, **published}
 
 
 ACTIONS = {"prepare_training": prepare_training, "publish": publish}
