@@ -121,7 +121,8 @@ sys.path.insert(0, sys.argv[1])
 import handler
 os.environ.update(LAKE_BUCKET="lake-bucket-1", TRAINING_ROLE_ARN="arn:aws:iam::123456789012:role/t",
                   TRAINING_IMAGE_URI="123456789012.dkr.ecr.us-east-1.amazonaws.com/i:abc")
-event = {"action": "prepare_training", "series": "S1", "run_id": "r-1", "run_date": "2026-01-31"}
+event = {"action": "prepare_training", "series": "S1", "run_id": "r-1", "run_date": "2026-01-31",
+         "execution": "arn:aws:states:us-east-1:123456789012:execution:sm:r-1"}
 print(json.dumps(handler.handler(event, None)))
 import ipeacast.forecast  # the publish action's module
 print(sorted(m for m in sys.modules if m.split(".")[0] in {"pandas", "pyarrow", "numpy", "boto3"}))
@@ -135,7 +136,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in {"pandas", "pyarrow", 
     )
     assert result.returncode == 0, result.stderr
     request_line, heavy_modules = result.stdout.strip().splitlines()
-    assert json.loads(request_line)["TrainingJobName"] == "ipeacast-S1-r-1"
+    assert json.loads(request_line)["TrainingJobName"].startswith("ipeacast-S1-r-1-")
     assert heavy_modules == "[]"
 
 
