@@ -140,12 +140,18 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in {"pandas", "pyarrow", 
     assert heavy_modules == "[]"
 
 
-def test_dockerfile_installs_the_wheel_this_build_produces_with_only_the_ml_extra(dist):
+def test_dockerfile_installs_the_wheel_this_build_produces_and_only_training_requirements(dist):
     dockerfile = (ROOT / "Dockerfile").read_text()
     (wheel,) = [p.name for p in dist.glob("*.whl")]
-    assert f'/tmp/wheels/{wheel}[ml]"' in dockerfile
+    assert f"--no-deps /tmp/wheels/{wheel}" in dockerfile
+    assert "--no-deps -r /tmp/wheels/training-requirements.txt" in dockerfile
     assert "python -m ipeacast.packaging" in dockerfile
     for unwanted in ("pyspark", "[dev]", "[spark", "pytest"):
         assert unwanted not in dockerfile
     ignored = (ROOT / ".dockerignore").read_text().split()
-    assert ignored[ignored.index("*") :][:3] == ["*", "!pyproject.toml", "!src/"]
+    assert ignored[ignored.index("*") :][:4] == [
+        "*",
+        "!pyproject.toml",
+        "!src/",
+        "!docker/training-requirements.txt",
+    ]

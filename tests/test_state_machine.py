@@ -57,7 +57,6 @@ HAPPY_PATH = [
     "MergeRunInput",
     "KeepRunFields",
     "CheckInput",
-    "ScanLakePrefix",
     "CheckLakePrefix",
     "Extract",
     "Transform",
@@ -67,7 +66,7 @@ HAPPY_PATH = [
     "Publish",
     "Succeeded",
 ]
-PREAMBLE = HAPPY_PATH[:7]  # input checked, up to Extract
+PREAMBLE = HAPPY_PATH[:6]  # input checked, up to Extract
 TYPE_CHECK = HAPPY_PATH[:5]  # up to CheckInput (field types)
 
 
@@ -445,7 +444,11 @@ def test_training_failure_alerts_and_does_not_publish(aws):
     run = {"series": SERIES, "run_id": "20261126-093003", "run_date": "2026-11-26"}
     result = _execute(aws, "training-failed", run)
 
-    assert result.visited == [*HAPPY_PATH[:12], "NotifyFailure", "Failed"]
+    assert result.visited == [
+        *HAPPY_PATH[: HAPPY_PATH.index("Train") + 1],
+        "NotifyFailure",
+        "Failed",
+    ]
     assert result.desc["status"] == "FAILED"
     (alert,) = _alerts(aws)
     failure = alert["failed"]["Train"]
@@ -475,6 +478,7 @@ def test_input_without_series_is_rejected_with_an_alert(aws):
         ("../prod", [*PREAMBLE, "RejectInput", "NotifyFailure", "Failed"]),
         ("Smoke", [*PREAMBLE, "RejectInput", "NotifyFailure", "Failed"]),
         ("smoke/x", [*PREAMBLE, "RejectInput", "NotifyFailure", "Failed"]),
+        ("other", [*PREAMBLE, "RejectInput", "NotifyFailure", "Failed"]),
         (7, [*TYPE_CHECK, "RejectInput", "NotifyFailure", "Failed"]),
         (None, [*TYPE_CHECK, "RejectInput", "NotifyFailure", "Failed"]),
     ],
