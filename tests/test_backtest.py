@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -26,11 +27,40 @@ def backtest():
     return walk_forward(prepare(monthly_fixture(), cfg.features), cfg), cfg
 
 
-def test_conformal_quantile_is_the_finite_sample_order_statistic():
-    scores = np.arange(1.0, 11.0)  # 1..10
-    assert conformal_quantile(scores, 0.8) == 9.0  # ceil(11 * 0.8) = 9th smallest
-    assert conformal_quantile(scores, 0.95) == 10.0  # capped at the largest
+def test_conformal_quantile_finite_sample_is_the_order_statistic():
+    scores = np.arange(10.0, 0.0, -1.0)  # 10..1, unsorted on purpose
+    assert conformal_quantile(scores, 0.8, finite_sample=True) == 9.0  # ceil(11 * 0.8) = 9th
+    assert conformal_quantile(scores, 0.95, finite_sample=True) == 10.0  # capped at the largest
+    assert math.isnan(conformal_quantile(np.array([]), 0.8, finite_sample=True))
+
+
+def test_conformal_quantile_plain_interpolates_the_empirical_quantile():
+    scores = np.arange(10.0, 0.0, -1.0)  # 10..1
+    # position 0.8 * (10 - 1) = 7.2 between the 8th (8.0) and 9th (9.0) smallest
+    assert conformal_quantile(scores, 0.8) == pytest.approx(8.2)
+    assert conformal_quantile(scores, 0.8) < conformal_quantile(scores, 0.8, finite_sample=True)
     assert math.isnan(conformal_quantile(np.array([]), 0.8))
+
+
+def test_intervals_follow_the_configured_quantile(backtest):
+    bt, cfg = backtest
+    finite_cfg = replace(cfg, conformal_finite_sample=True)
+    finite = walk_forward(prepare(monthly_fixture(), cfg.features), finite_cfg)
+    key = ["candidate", "horizon", "origin"]
+    a = bt.set_index(key).sort_index()
+    b = finite.set_index(key).sort_index()
+    assert (a["forecast"] == b["forecast"]).all()  # points do not depend on the intervals
+    has = a["lower"].notna()
+    width_plain = (a["upper"] - a["lower"])[has]
+    width_finite = (b["upper"] - b["lower"])[has]
+    assert (width_plain <= width_finite + 1e-12).all() and (width_plain < width_finite).any()
+    sel_plain, sel_finite = select_champion(bt, cfg), select_champion(finite, finite_cfg)
+    assert all(sel_plain[h]["q"] <= sel_finite[h]["q"] for h in sel_plain)
+
+
+def test_default_intervals_are_plain_quantiles_over_60_residuals():
+    cfg = ModelConfig()
+    assert cfg.conformal_window == 60 and cfg.conformal_finite_sample is False
 
 
 def test_model_worse_than_a_baseline_is_not_chosen():

@@ -11,9 +11,10 @@ the resolved errors is strictly lower than that of the best baseline on the same
 at least `min_calibration` resolved errors; otherwise the best baseline is shipped (a tie goes to
 the baseline). A model worse than a baseline is never shipped.
 
-Intervals (split conformal on backtest residuals): the absolute residuals of the last
-`conformal_window` resolved origins, divided by the origin's volatility scale, give the
-finite-sample quantile q at the nominal level; the interval is point +/- q * scale(origin).
+Intervals (conformal on backtest residuals): the absolute residuals of the last
+`conformal_window` resolved origins, divided by the origin's volatility scale, give the empirical
+quantile q at the nominal level (plain, or the finite-sample order statistic with
+`conformal_finite_sample`); the interval is point +/- q * scale(origin).
 """
 
 from __future__ import annotations
@@ -115,12 +116,20 @@ def walk_forward(data: Prepared, cfg: ModelConfig) -> pd.DataFrame:
     return add_champion_and_intervals(bt, cfg)
 
 
-def conformal_quantile(scores: np.ndarray, level: float) -> float:
-    """Finite-sample split-conformal quantile: the ceil((n+1)*level)-th smallest score."""
+def conformal_quantile(scores: np.ndarray, level: float, finite_sample: bool = False) -> float:
+    """The `level` quantile of the scores (NaN without scores).
+
+    Plain (default): the empirical quantile, linearly interpolated (numpy's default method).
+    `finite_sample=True`: the split-conformal order statistic, the ceil((n+1)*level)-th smallest
+    score, which guarantees coverage >= level for exchangeable scores but overcovers here
+    (overlapping multi-month residuals are not exchangeable; see docs/model.md).
+    """
     scores = np.sort(np.asarray(scores, dtype=float))
     n = scores.size
     if n == 0:
         return math.nan
+    if not finite_sample:
+        return float(np.quantile(scores, level))
     k = min(math.ceil((n + 1) * level), n)
     return float(scores[k - 1])
 
@@ -205,7 +214,7 @@ def _online_intervals(
         k = np.searchsorted(finite_idx, n_resolved[i])
         window = scores[finite_idx[max(0, k - cfg.conformal_window) : k]]
         if window.size >= cfg.min_calibration:
-            half = conformal_quantile(window, level) * scale[i]
+            half = conformal_quantile(window, level, cfg.conformal_finite_sample) * scale[i]
             lo[i], up[i] = forecast[i] - half, forecast[i] + half
     while applied < n:
         if cfg.conformal_gamma > 0 and np.isfinite(lo[applied]):
@@ -302,7 +311,7 @@ def select_champion(bt: pd.DataFrame, cfg: ModelConfig) -> dict[int, dict[str, A
         chosen, reason, maes = _decide(wide, cands, resolved, cfg)
         scores = _scores(wide, chosen)
         scores = scores[np.isfinite(scores)][-cfg.conformal_window :]
-        q = conformal_quantile(scores, cfg.interval_level)
+        q = conformal_quantile(scores, cfg.interval_level, cfg.conformal_finite_sample)
         if scores.size < cfg.min_calibration:
             q = math.nan
         out[h] = {

@@ -62,8 +62,11 @@ class ModelConfig:
     refit_every: int = 1
     min_train_rows: int = 36
     interval_level: float = 0.8
-    conformal_window: int = 120
+    conformal_window: int = 60
     conformal_gamma: float = 0.0
+    # False: plain empirical quantile (linear interpolation); True: finite-sample split-conformal
+    # order statistic ceil((n+1)*level). Chosen on the design window (docs/model.md).
+    conformal_finite_sample: bool = False
     min_calibration: int = 24
     backtest_start: str | None = None  # "YYYY-MM": first backtest origin (default: first possible)
 
