@@ -16,6 +16,7 @@ from ipeacast.backtest import (
     conformal_quantile,
     horizon_metrics,
     select_champion,
+    shipped_level,
     walk_forward,
 )
 from ipeacast.model import ModelConfig, prepare
@@ -42,8 +43,9 @@ def test_conformal_quantile_plain_interpolates_the_empirical_quantile():
     assert math.isnan(conformal_quantile(np.array([]), 0.8))
 
 
-def test_intervals_follow_the_configured_quantile(backtest):
-    bt, cfg = backtest
+def test_intervals_follow_the_configured_quantile():
+    cfg = ModelConfig(**SMALL, conformal_gamma=0.0)  # a fixed level: only the quantile differs
+    bt = walk_forward(prepare(monthly_fixture(), cfg.features), cfg)
     finite_cfg = replace(cfg, conformal_finite_sample=True)
     finite = walk_forward(prepare(monthly_fixture(), cfg.features), finite_cfg)
     key = ["candidate", "horizon", "origin"]
@@ -58,9 +60,58 @@ def test_intervals_follow_the_configured_quantile(backtest):
     assert all(sel_plain[h]["q"] <= sel_finite[h]["q"] for h in sel_plain)
 
 
-def test_default_intervals_are_plain_quantiles_over_60_residuals():
+def test_default_intervals_are_adaptive_plain_quantiles_over_60_residuals():
     cfg = ModelConfig()
     assert cfg.conformal_window == 60 and cfg.conformal_finite_sample is False
+    assert cfg.conformal_gamma == 0.025  # chosen on pre-2015 origins (docs/model.md)
+
+
+def _hand_wide(actual: list[float]) -> pd.DataFrame:
+    """One horizon-1 backtest of a candidate that always forecasts 0 with scale 1."""
+    origins = pd.date_range("2000-01-01", periods=len(actual), freq="MS")
+    return pd.DataFrame(
+        {
+            "naive_last_price": 0.0,
+            "target_month": origins + pd.DateOffset(months=1),
+            "actual": actual,
+            "scale": 1.0,
+        },
+        index=origins,
+    )
+
+
+def test_adaptive_level_moves_by_gamma_on_each_resolved_miss_and_hit():
+    # 40 origins, h = 1: the interval at origin i (from i = 24 on) is +/- the quantile of the
+    # scores |0 - actual| resolved by then; actual 1 sits on the bound (a hit), 5 is a miss.
+    actual = [1.0] * 30 + [5.0] * 4 + [1.0] * 6
+    cfg = ModelConfig(min_calibration=24, conformal_window=60, conformal_gamma=0.025)
+    level = shipped_level(_hand_wide(actual), "naive_last_price", cfg)
+    # 12 hits (origins 24-29, 34-39) and 4 misses (30-33), every one fed back once:
+    assert level == pytest.approx(0.8 + 0.025 * (4 * 0.8 - 12 * 0.2))  # 0.82
+    assert shipped_level(
+        _hand_wide(actual), "naive_last_price", replace(cfg, conformal_gamma=0)
+    ) == pytest.approx(0.8)
+    calm = shipped_level(_hand_wide([1.0] * 40), "naive_last_price", cfg)
+    assert calm == pytest.approx(0.8 - 0.025 * 16 * 0.2)  # only hits: the level falls
+
+
+def test_adaptive_level_is_bounded():
+    cfg = ModelConfig(min_calibration=24, conformal_window=60, conformal_gamma=0.2)
+    storm = [1.0] * 24 + [10.0 * (i + 1) for i in range(200)]  # every new outcome a miss
+    assert shipped_level(_hand_wide(storm), "naive_last_price", cfg) == pytest.approx(0.99)
+    calm = shipped_level(_hand_wide([1.0] * 300), "naive_last_price", cfg)
+    assert calm == pytest.approx(0.5)
+
+
+def test_shipped_interval_uses_the_level_the_backtest_reached(backtest):
+    bt, cfg = backtest
+    assert cfg.conformal_gamma > 0
+    for h, sel in select_champion(bt, cfg).items():
+        rows = bt[(bt["candidate"] == sel["candidate"]) & (bt["horizon"] == h)]
+        scores = ((rows["forecast"] - rows["actual"]).abs() / rows["scale"]).to_numpy()
+        expected = conformal_quantile(scores[-cfg.conformal_window :], sel["level"])
+        assert sel["q"] == pytest.approx(expected), h
+        assert sel["level"] != cfg.interval_level, h  # it adapted
 
 
 def test_model_worse_than_a_baseline_is_not_chosen():

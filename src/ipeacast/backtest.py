@@ -11,10 +11,13 @@ the resolved errors is strictly lower than that of the best baseline on the same
 at least `min_calibration` resolved errors; otherwise the best baseline is shipped (a tie goes to
 the baseline). A model worse than a baseline is never shipped.
 
-Intervals (conformal on backtest residuals): the absolute residuals of the last
+Intervals (adaptive conformal on backtest residuals): the absolute residuals of the last
 `conformal_window` resolved origins, divided by the origin's volatility scale, give the empirical
-quantile q at the nominal level (plain, or the finite-sample order statistic with
-`conformal_finite_sample`); the interval is point +/- q * scale(origin).
+quantile q at the current level (plain, or the finite-sample order statistic with
+`conformal_finite_sample`); the interval is point +/- q * scale(origin). The level starts at
+`interval_level` and, with `conformal_gamma` > 0, moves by gamma * (miss - (1 - interval_level))
+as each outcome resolves (Gibbs & Candes 2021), per candidate and horizon; the shipped interval
+uses the level reached once every backtest outcome resolved (`shipped_level`).
 """
 
 from __future__ import annotations
@@ -292,6 +295,28 @@ def add_champion_and_intervals(bt: pd.DataFrame, cfg: ModelConfig) -> pd.DataFra
     return result.sort_values(["candidate", "horizon", "origin"]).reset_index(drop=True)
 
 
+def shipped_level(wide: pd.DataFrame, cand: str, cfg: ModelConfig) -> float:
+    """The quantile level for the shipped interval of `cand` (one horizon's wide backtest).
+
+    Without adaptation (`conformal_gamma` 0) the nominal level. With it, the level the
+    candidate's own online intervals reached once every backtest outcome resolved: the next
+    interval the backtest would have drawn, i.e. the one the forecast ships.
+    """
+    if cfg.conformal_gamma == 0:
+        return cfg.interval_level
+    origins = wide.index.to_numpy()
+    n_resolved = np.searchsorted(wide["target_month"].to_numpy(), origins, side="right")
+    _, _, level = _online_intervals(
+        _scores(wide, cand),
+        wide[cand].to_numpy(dtype=float),
+        wide["actual"].to_numpy(dtype=float),
+        wide["scale"].to_numpy(dtype=float),
+        n_resolved,
+        cfg,
+    )
+    return level
+
+
 def select_champion(bt: pd.DataFrame, cfg: ModelConfig) -> dict[int, dict[str, Any]]:
     """The shipped champion per horizon, from all resolved backtest errors (same rule as online)."""
     out: dict[int, dict[str, Any]] = {}
@@ -304,14 +329,16 @@ def select_champion(bt: pd.DataFrame, cfg: ModelConfig) -> dict[int, dict[str, A
                 "reason": "no backtest errors for this horizon: default baseline",
                 "mae": {},
                 "q": math.nan,
+                "level": cfg.interval_level,
                 "n_calibration": 0,
             }
             continue
         resolved = np.ones(len(wide), dtype=bool)
         chosen, reason, maes = _decide(wide, cands, resolved, cfg)
-        scores = _scores(wide, chosen)
-        scores = scores[np.isfinite(scores)][-cfg.conformal_window :]
-        q = conformal_quantile(scores, cfg.interval_level, cfg.conformal_finite_sample)
+        all_scores = _scores(wide, chosen)
+        level = shipped_level(wide, chosen, cfg)
+        scores = all_scores[np.isfinite(all_scores)][-cfg.conformal_window :]
+        q = conformal_quantile(scores, level, cfg.conformal_finite_sample)
         if scores.size < cfg.min_calibration:
             q = math.nan
         out[h] = {
@@ -319,6 +346,7 @@ def select_champion(bt: pd.DataFrame, cfg: ModelConfig) -> dict[int, dict[str, A
             "reason": reason,
             "mae": maes,
             "q": q,
+            "level": level,
             "n_calibration": int(scores.size),
         }
     return out

@@ -202,6 +202,7 @@ def train_and_forecast(
                 "reason": s["reason"],
                 "backtest_mae": s["mae"],
                 "interval_q": s["q"],
+                "interval_quantile_level": s["level"],
                 "n_calibration": s["n_calibration"],
             }
             for h, s in selection.items()

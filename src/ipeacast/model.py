@@ -63,7 +63,9 @@ class ModelConfig:
     min_train_rows: int = 36
     interval_level: float = 0.8
     conformal_window: int = 60
-    conformal_gamma: float = 0.0
+    # Adaptive conformal step: the quantile level moves by gamma * (miss - (1 - level)) as each
+    # backtest outcome resolves (0 = fixed level). Chosen on pre-2015 origins (docs/model.md).
+    conformal_gamma: float = 0.025
     # False: plain empirical quantile (linear interpolation); True: finite-sample split-conformal
     # order statistic ceil((n+1)*level). Chosen on the design window (docs/model.md).
     conformal_finite_sample: bool = False

@@ -88,7 +88,7 @@ HYPERPARAMETERS: dict[str, tuple[Callable[[str, str], Any], str | None, str]] = 
     "min_train_rows": (_int, "min_train_rows", "rows needed to fit a horizon (default 36)"),
     "interval_level": (_float, "interval_level", "nominal interval coverage (default 0.8)"),
     "conformal_window": (_int, "conformal_window", "residuals used per interval (default 60)"),
-    "conformal_gamma": (_float, "conformal_gamma", "adaptive conformal step, 0 = off (default)"),
+    "conformal_gamma": (_float, "conformal_gamma", "adaptive conformal step, 0 = off (0.025)"),
     "min_calibration": (_int, "min_calibration", "errors needed for intervals/champion (24)"),
     "backtest_start": (_month, "backtest_start", "first backtest origin YYYY-MM (default: first)"),
 }
