@@ -32,6 +32,14 @@ def test_report_writes_a_png_and_a_markdown_summary(model_dir, tmp_path):
     assert "| M+1 | 2019-12 |" in md  # the first forecast row, M+1 after the November origin
     assert md.count("\n| M+") == 12  # six forecast rows and six metrics rows
     assert "## Champion per horizon" in md
+    assert "Intervals: 80% conformal, from backtest residuals; adaptive level, step 0.025" in md
+
+
+def test_metrics_json_records_each_shipped_interval_level(model_dir):
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    assert metrics["config"]["conformal_gamma"] == 0.025
+    levels = [metrics["champion"][str(h)]["interval_quantile_level"] for h in range(1, 7)]
+    assert all(0.5 <= v <= 0.99 for v in levels) and len(set(levels)) > 1  # adapted per horizon
 
 
 def test_report_works_without_the_monthly_table(model_dir, tmp_path):

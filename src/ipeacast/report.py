@@ -96,9 +96,11 @@ def markdown_summary(metrics: dict[str, Any], forecast: pd.DataFrame) -> str:
             f"{r.lower:.2f} | {r.upper:.2f} | {r.model} |"
         )
     level = metrics.get("config", {}).get("interval_level")
+    gamma = metrics.get("config", {}).get("conformal_gamma")
     out += [
         "",
-        f"Intervals: {_fmt(level, '.0%')} conformal, from backtest residuals.",
+        f"Intervals: {_fmt(level, '.0%')} conformal, from backtest residuals"
+        + (f"; adaptive level, step {gamma} (see metrics.json)." if gamma else "."),
         "",
         "## Backtest (walk-forward, expanding window)",
         "",
