@@ -205,26 +205,21 @@ def _online_intervals(
     up = np.full(n, np.nan)
     level = cfg.interval_level
     applied = 0  # outcomes [0, applied) already fed to the level update
-    for i in range(n):
-        while applied < n_resolved[i]:
+    # Step n only feeds the outcomes still pending, giving the level after every resolution.
+    for i in range(n + 1):
+        while applied < (n_resolved[i] if i < n else n):
             if cfg.conformal_gamma > 0 and np.isfinite(lo[applied]):
                 miss = not lo[applied] <= actual[applied] <= up[applied]
                 level += cfg.conformal_gamma * (float(miss) - (1 - cfg.interval_level))
                 level = min(max(level, LEVEL_BOUNDS[0]), LEVEL_BOUNDS[1])
             applied += 1
-        if not np.isfinite(forecast[i]):
+        if i == n or not np.isfinite(forecast[i]):
             continue
         k = np.searchsorted(finite_idx, n_resolved[i])
         window = scores[finite_idx[max(0, k - cfg.conformal_window) : k]]
         if window.size >= cfg.min_calibration:
             half = conformal_quantile(window, level, cfg.conformal_finite_sample) * scale[i]
             lo[i], up[i] = forecast[i] - half, forecast[i] + half
-    while applied < n:
-        if cfg.conformal_gamma > 0 and np.isfinite(lo[applied]):
-            miss = not lo[applied] <= actual[applied] <= up[applied]
-            level += cfg.conformal_gamma * (float(miss) - (1 - cfg.interval_level))
-            level = min(max(level, LEVEL_BOUNDS[0]), LEVEL_BOUNDS[1])
-        applied += 1
     return lo, up, level
 
 
