@@ -41,7 +41,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from reference import clean_daily, monthly_table  # noqa: E402
 
-from ipeacast.backtest import BASELINES, CHAMPION, walk_forward  # noqa: E402
+from ipeacast.backtest import (  # noqa: E402
+    BASELINES,
+    CHAMPION,
+    horizon_frame,
+    resolved_counts,
+    walk_forward,
+)
 from ipeacast.model import MODEL_NAME, ModelConfig, prepare  # noqa: E402
 
 CUT = date(2015, 6, 30)
@@ -104,11 +110,8 @@ def tracking_intervals(
     """Champion rows with quantile-tracking intervals of each chosen candidate."""
     champ = bt[bt["candidate"] == CHAMPION].copy()
     for h in sorted(bt["horizon"].unique()):
-        sub = bt[(bt["horizon"] == h) & (bt["candidate"] != CHAMPION)]
-        wide = sub.pivot(index="origin", columns="candidate", values="forecast")
-        info = sub.drop_duplicates("origin").set_index("origin")[["target_month", "actual"]]
-        wide = wide.join(info).sort_index()
-        n_res = np.searchsorted(wide["target_month"].to_numpy(), wide.index.to_numpy(), "right")
+        wide = horizon_frame(bt, h)
+        n_res = resolved_counts(wide)
         actual = wide["actual"].to_numpy(float)
         s = scale.reindex(wide.index).to_numpy(float)
         mask = (champ["horizon"] == h).to_numpy()

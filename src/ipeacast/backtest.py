@@ -159,13 +159,24 @@ def choose(maes: dict[str, float], n_model: int, min_errors: int) -> tuple[str, 
     )
 
 
-def _wide(bt: pd.DataFrame, h: int) -> pd.DataFrame:
+def horizon_frame(bt: pd.DataFrame, h: int) -> pd.DataFrame:
+    """One horizon's backtest by origin: a forecast column per candidate, plus target_month,
+    actual, origin_avg, origin_last and scale (champion rows left out)."""
     sub = bt[(bt["horizon"] == h) & (bt["candidate"] != CHAMPION)]
     wide = sub.pivot(index="origin", columns="candidate", values="forecast")
     info = sub.drop_duplicates("origin").set_index("origin")[
         ["target_month", "actual", "origin_avg", "origin_last", "scale"]
     ]
     return wide.join(info).sort_index()
+
+
+def resolved_counts(wide: pd.DataFrame) -> np.ndarray:
+    """Per origin of a `horizon_frame`, how many of its rows (in order) are resolved by then.
+
+    Targets increase with the origins, so the outcomes resolved at origin i are rows
+    [0, counts[i]): those whose target month is <= the origin.
+    """
+    return np.searchsorted(wide["target_month"].to_numpy(), wide.index.to_numpy(), side="right")
 
 
 def _decide(
@@ -227,7 +238,7 @@ def add_champion_and_intervals(bt: pd.DataFrame, cfg: ModelConfig) -> pd.DataFra
     """Add online conformal intervals to every row and the online `champion` candidate rows."""
     out = []
     for h in range(1, cfg.horizons + 1):
-        wide = _wide(bt, h)
+        wide = horizon_frame(bt, h)
         if wide.empty:
             continue
         cands = [c for c in (*BASELINES, MODEL_NAME) if c in wide.columns]
@@ -235,8 +246,7 @@ def add_champion_and_intervals(bt: pd.DataFrame, cfg: ModelConfig) -> pd.DataFra
         targets = wide["target_month"].to_numpy()
         actual = wide["actual"].to_numpy(dtype=float)
         scale = wide["scale"].to_numpy(dtype=float)
-        # Errors resolved at origin i are rows [0, n_resolved[i]) (targets are sorted).
-        n_resolved = np.searchsorted(targets, origins, side="right")
+        n_resolved = resolved_counts(wide)
         fc = {c: wide[c].to_numpy(dtype=float) for c in cands}
         lower, upper = {}, {}
         for cand in cands:
@@ -299,14 +309,12 @@ def shipped_level(wide: pd.DataFrame, cand: str, cfg: ModelConfig) -> float:
     """
     if cfg.conformal_gamma == 0:
         return cfg.interval_level
-    origins = wide.index.to_numpy()
-    n_resolved = np.searchsorted(wide["target_month"].to_numpy(), origins, side="right")
     _, _, level = _online_intervals(
         _scores(wide, cand),
         wide[cand].to_numpy(dtype=float),
         wide["actual"].to_numpy(dtype=float),
         wide["scale"].to_numpy(dtype=float),
-        n_resolved,
+        resolved_counts(wide),
         cfg,
     )
     return level
@@ -316,7 +324,7 @@ def select_champion(bt: pd.DataFrame, cfg: ModelConfig) -> dict[int, dict[str, A
     """The shipped champion per horizon, from all resolved backtest errors (same rule as online)."""
     out: dict[int, dict[str, Any]] = {}
     for h in range(1, cfg.horizons + 1):
-        wide = _wide(bt, h)
+        wide = horizon_frame(bt, h)
         cands = [c for c in (*BASELINES, MODEL_NAME) if c in wide.columns]
         if wide.empty:
             out[h] = {
