@@ -32,6 +32,7 @@ import pandas as pd
 from ipeacast.errors import TrainingError
 from ipeacast.model import (
     BASELINES,
+    CANDIDATES,
     MODEL_NAME,
     SCALE_MIN_PERIODS,
     ModelConfig,
@@ -83,16 +84,16 @@ def walk_forward(data: Prepared, cfg: ModelConfig) -> pd.DataFrame:
     start = first_origin(data, cfg)
     models = make_candidates(cfg)
     records: list[tuple] = []
-    fitted_at: dict[str, int] = {}
+    fitted: set[str] = set()
     n = len(data)
     for t in range(start, n - 1):
         if not np.isfinite(data.last[t]):
             continue
         for name, cand in models.items():
             try:
-                if name not in fitted_at or (t - start) % cfg.refit_every == 0:
+                if name not in fitted or (t - start) % cfg.refit_every == 0:
                     cand.fit(data, t)
-                    fitted_at[name] = t
+                    fitted.add(name)
                 pred = cand.predict(data, t, cfg.horizons)
             except TrainingError as exc:
                 log.debug("origin %s: %s", data.months[t], exc)
@@ -180,13 +181,12 @@ def resolved_counts(wide: pd.DataFrame) -> np.ndarray:
 
 
 def _decide(
-    wide: pd.DataFrame, cands: list[str], resolved: np.ndarray, cfg: ModelConfig
+    wide: pd.DataFrame, cands: list[str], cfg: ModelConfig
 ) -> tuple[str, str, dict[str, float]]:
-    """Champion for one horizon from the rows flagged `resolved` (common origins only)."""
-    sub = wide.loc[resolved]
-    common = sub[cands].notna().all(axis=1)
-    maes = {c: float((sub.loc[common, c] - sub.loc[common, "actual"]).abs().mean()) for c in cands}
-    n_model = int(common.sum()) if MODEL_NAME in cands else 0
+    """Champion for one horizon from all its backtest rows (common origins only)."""
+    rows = wide[wide[cands].notna().all(axis=1)]
+    maes = {c: float((rows[c] - rows["actual"]).abs().mean()) for c in cands}
+    n_model = len(rows) if MODEL_NAME in cands else 0
     chosen, reason = choose(maes, n_model, cfg.min_calibration)
     return chosen, reason, maes
 
@@ -241,7 +241,7 @@ def add_champion_and_intervals(bt: pd.DataFrame, cfg: ModelConfig) -> pd.DataFra
         wide = horizon_frame(bt, h)
         if wide.empty:
             continue
-        cands = [c for c in (*BASELINES, MODEL_NAME) if c in wide.columns]
+        cands = [c for c in CANDIDATES if c in wide.columns]
         origins = wide.index.to_numpy()
         targets = wide["target_month"].to_numpy()
         actual = wide["actual"].to_numpy(dtype=float)
@@ -325,7 +325,7 @@ def select_champion(bt: pd.DataFrame, cfg: ModelConfig) -> dict[int, dict[str, A
     out: dict[int, dict[str, Any]] = {}
     for h in range(1, cfg.horizons + 1):
         wide = horizon_frame(bt, h)
-        cands = [c for c in (*BASELINES, MODEL_NAME) if c in wide.columns]
+        cands = [c for c in CANDIDATES if c in wide.columns]
         if wide.empty:
             out[h] = {
                 "candidate": "naive_last_price",
@@ -336,8 +336,7 @@ def select_champion(bt: pd.DataFrame, cfg: ModelConfig) -> dict[int, dict[str, A
                 "n_calibration": 0,
             }
             continue
-        resolved = np.ones(len(wide), dtype=bool)
-        chosen, reason, maes = _decide(wide, cands, resolved, cfg)
+        chosen, reason, maes = _decide(wide, cands, cfg)
         all_scores = _scores(wide, chosen)
         level = shipped_level(wide, chosen, cfg)
         scores = all_scores[np.isfinite(all_scores)][-cfg.conformal_window :]

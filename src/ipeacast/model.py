@@ -17,7 +17,7 @@ only rows up to that origin. Three candidates:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -108,7 +108,6 @@ class Prepared:
     last: np.ndarray
     scale: np.ndarray
     X: np.ndarray  # normalised features, shape (n, k); NaN where unavailable
-    feature_names: tuple[str, ...] = field(default_factory=tuple)
 
     def __len__(self) -> int:
         return len(self.months)
@@ -158,7 +157,7 @@ def prepare(table: pd.DataFrame, features: tuple[str, ...] = DEFAULT_FEATURES) -
             raise TrainingError(f"feature {name!r} needs column {ref_col!r}, absent from the table")
         cols.append((last - ref) / scale)
     X = np.column_stack(cols) if cols else np.empty((len(idx), 0))
-    return Prepared(idx, avg, last, scale, X, tuple(features))
+    return Prepared(idx, avg, last, scale, X)
 
 
 def volatility_scale(avg: np.ndarray) -> np.ndarray:
@@ -209,7 +208,6 @@ class GapRidge:
         self.min_train_rows = min_train_rows
         self.coef_: list[np.ndarray] = []
         self.estimators_: list[Any] = []
-        self.n_train_: list[int] = []
 
     def training_rows(self, data: Prepared, origin: int, h: int) -> np.ndarray:
         """Rows s with s + h <= origin (target known at the origin) and finite inputs."""
@@ -226,7 +224,7 @@ class GapRidge:
         return rows
 
     def fit(self, data: Prepared, origin: int, sklearn: bool = False) -> GapRidge:
-        coefs, estimators, n_train = [], [], []
+        coefs, estimators = [], []
         for h in range(1, self.horizons + 1):
             rows = self.training_rows(data, origin, h)
             X = data.X[rows]
@@ -240,9 +238,8 @@ class GapRidge:
             else:
                 coef = np.linalg.solve(X.T @ X + self.alpha * np.eye(X.shape[1]), X.T @ y)
             coefs.append(coef)
-            n_train.append(int(rows.size))
-        # Assign only once every horizon fitted: a failed refit keeps the previous fit whole.
-        self.coef_, self.estimators_, self.n_train_ = coefs, estimators, n_train
+        # Assign only once every horizon fitted, so a fit that raises leaves the model as it was.
+        self.coef_, self.estimators_ = coefs, estimators
         return self
 
     def predict(self, data: Prepared, origin: int, horizons: int) -> np.ndarray:

@@ -19,11 +19,6 @@ from ipeacast import lake, storage
 
 log = logging.getLogger(__name__)
 
-BASELINE_LABELS = {
-    "naive_last_avg": "last monthly average",
-    "naive_last_price": "last daily price",
-}
-
 
 def _fmt(value: Any, spec: str) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
