@@ -12,12 +12,13 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ipeacast.config import parse_date
 from ipeacast.errors import ConfigError
 from ipeacast.lake import check_series, join, partition
+from ipeacast.trainer import CHANNEL, HYPERPARAMETERS
 
 # The keys of the request, in the order the state machine's Train state lists them. The
 # template test checks that both sides agree.
@@ -35,8 +36,8 @@ REQUEST_KEYS = (
     "Tags",
 )
 
-CHANNEL = "train"
-RUN_HYPERPARAMETERS = frozenset({"series", "run_date", "run_id"})
+# Run metadata the trainer takes (no ModelConfig field): set from the run, never by deployment.
+RUN_HYPERPARAMETERS = frozenset(k for k, (_, fld, _) in HYPERPARAMETERS.items() if fld is None)
 JOB_NAME_MAX = 63
 _JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$")
@@ -75,10 +76,7 @@ class TrainingConfig:
     hyperparameters: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not _BUCKET_RE.match(self.lake_bucket or ""):
-            raise ConfigError(f"LAKE_BUCKET {self.lake_bucket!r} is not a valid S3 bucket name")
-        if self.lake_prefix.startswith("/") or self.lake_prefix.endswith("/"):
-            raise ConfigError(f"LAKE_PREFIX {self.lake_prefix!r} must not start or end with '/'")
+        s3_lake_root(self.lake_bucket, self.lake_prefix)  # raises on a bad bucket or prefix
         match = _IMAGE_RE.match(self.image_uri or "")
         if not match:
             raise ConfigError(
@@ -114,8 +112,6 @@ class TrainingConfig:
             )
         if not _TAG_VALUE_RE.match(self.environment) or not self.environment:
             raise ConfigError(f"ENVIRONMENT {self.environment!r} is not a valid tag value")
-        from ipeacast.trainer import HYPERPARAMETERS  # cheap: the trainer imports lazily
-
         for key, value in self.hyperparameters.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise ConfigError(
@@ -134,7 +130,7 @@ class TrainingConfig:
 
     @property
     def lake_root(self) -> str:
-        return join(f"s3://{self.lake_bucket}", self.lake_prefix)
+        return s3_lake_root(self.lake_bucket, self.lake_prefix)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> TrainingConfig:
@@ -146,19 +142,24 @@ class TrainingConfig:
                 raise ConfigError(f"environment variable {name} is required")
             return value
 
-        def integer(name: str, default: int) -> int:
+        defaults = {f.name: f.default for f in fields(cls)}
+
+        def text(name: str, attr: str) -> str:
+            return environ.get(name, "").strip() or defaults[attr]
+
+        def integer(name: str, attr: str) -> int:
             raw = environ.get(name, "").strip()
             if not raw:
-                return default
+                return defaults[attr]
             try:
                 return int(raw)
             except ValueError as exc:
                 raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
-        def boolean(name: str, default: bool) -> bool:
+        def boolean(name: str, attr: str) -> bool:
             raw = environ.get(name, "").strip().lower()
             if not raw:
-                return default
+                return defaults[attr]
             if raw in {"true", "1", "yes"}:
                 return True
             if raw in {"false", "0", "no"}:
@@ -178,29 +179,33 @@ class TrainingConfig:
             lake_prefix=environ.get("LAKE_PREFIX", "").strip(),
             image_uri=required("TRAINING_IMAGE_URI"),
             role_arn=required("TRAINING_ROLE_ARN"),
-            instance_type=environ.get("TRAINING_INSTANCE_TYPE", "").strip() or "ml.m5.large",
-            volume_gb=integer("TRAINING_VOLUME_GB", 10),
-            max_runtime_seconds=integer("TRAINING_MAX_RUNTIME_SECONDS", 3600),
-            max_wait_seconds=integer("TRAINING_MAX_WAIT_SECONDS", 7200),
-            use_spot=boolean("TRAINING_USE_SPOT", True),
-            kms_key_arn=environ.get("TRAINING_KMS_KEY_ARN", "").strip(),
-            environment=environ.get("ENVIRONMENT", "").strip() or "dev",
-            job_name_prefix=environ.get("TRAINING_JOB_PREFIX", "").strip() or "ipeacast",
+            instance_type=text("TRAINING_INSTANCE_TYPE", "instance_type"),
+            volume_gb=integer("TRAINING_VOLUME_GB", "volume_gb"),
+            max_runtime_seconds=integer("TRAINING_MAX_RUNTIME_SECONDS", "max_runtime_seconds"),
+            max_wait_seconds=integer("TRAINING_MAX_WAIT_SECONDS", "max_wait_seconds"),
+            use_spot=boolean("TRAINING_USE_SPOT", "use_spot"),
+            kms_key_arn=text("TRAINING_KMS_KEY_ARN", "kms_key_arn"),
+            environment=text("ENVIRONMENT", "environment"),
+            job_name_prefix=text("TRAINING_JOB_PREFIX", "job_name_prefix"),
             hyperparameters=hyperparameters,
         )
+
+
+def s3_lake_root(bucket: str, prefix: str = "") -> str:
+    """`s3://<bucket>[/<prefix>]`, after checking the bucket name and the prefix."""
+    if not _BUCKET_RE.match(bucket or ""):
+        raise ConfigError(f"LAKE_BUCKET {bucket!r} is not a valid S3 bucket name")
+    if prefix.startswith("/") or prefix.endswith("/"):
+        raise ConfigError(f"LAKE_PREFIX {prefix!r} must not start or end with '/'")
+    return join(f"s3://{bucket}", prefix)
 
 
 def lake_root_from_env(environ: Mapping[str, str]) -> str:
     """`s3://<LAKE_BUCKET>[/<LAKE_PREFIX>]`, the lake root the Lambda actions work in."""
     bucket = environ.get("LAKE_BUCKET", "").strip()
-    prefix = environ.get("LAKE_PREFIX", "").strip()
     if not bucket:
         raise ConfigError("environment variable LAKE_BUCKET is required")
-    if not _BUCKET_RE.match(bucket):
-        raise ConfigError(f"LAKE_BUCKET {bucket!r} is not a valid S3 bucket name")
-    if prefix.startswith("/") or prefix.endswith("/"):
-        raise ConfigError(f"LAKE_PREFIX {prefix!r} must not start or end with '/'")
-    return join(f"s3://{bucket}", prefix)
+    return s3_lake_root(bucket, environ.get("LAKE_PREFIX", "").strip())
 
 
 def check_lake_prefix(value: Any, what: str = "lake_prefix") -> str:
