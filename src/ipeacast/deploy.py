@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ipeacast import DEFAULT_SERIES
+from ipeacast.config import default_run_id
 from ipeacast.errors import ConfigError, IpeacastError
 
 log = logging.getLogger(__name__)
@@ -306,8 +307,9 @@ def upload_artifacts(
                     )
             except (ClientError, BotoCoreError) as exc:
                 _reraise(exc, f"s3://{bucket}/{art.key}")
-        log.info("uploaded %s -> s3://%s/%s", art.path, bucket, art.key)
-        done.append(_with_status(art, "planned" if dry_run else "uploaded"))
+        status = "planned" if dry_run else "uploaded"
+        log.info("%s %s -> s3://%s/%s", status, art.path, bucket, art.key)
+        done.append(_with_status(art, status))
     return UploadReport(bucket=bucket, prefix=prefix, artifacts=tuple(done))
 
 
@@ -418,11 +420,11 @@ def run_input(
     """
     from ipeacast.training_job import check_lake_prefix
 
-    now = datetime.now(UTC)
+    run_date = run_date or datetime.now(UTC).date()
     payload: dict[str, Any] = {
         "series": series,
-        "run_id": run_id or f"run-{now:%Y%m%d-%H%M%S}",
-        "run_date": (run_date or now.date()).isoformat(),
+        "run_id": run_id or default_run_id(run_date),
+        "run_date": run_date.isoformat(),
     }
     payload.update(extra or {})
     if "lake_prefix" in payload:
@@ -447,8 +449,8 @@ def smoke_input(
             f"a smoke run always uses lake_prefix {SMOKE_LAKE_PREFIX!r}, not "
             f"{extra['lake_prefix']!r}: it must not write the real partitions"
         )
-    now = datetime.now(UTC)
-    run_id = run_id or f"{now:%Y%m%d-%H%M%S}"
+    run_date = run_date or datetime.now(UTC).date()
+    run_id = run_id or default_run_id(run_date)
     if not run_id.startswith(SMOKE_RUN_ID_PREFIX):
         run_id = SMOKE_RUN_ID_PREFIX + run_id
     extra["lake_prefix"] = SMOKE_LAKE_PREFIX

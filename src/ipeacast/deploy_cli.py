@@ -128,7 +128,7 @@ def _smoke(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ipeacast.deploy import SmokeFailed, client, run_and_wait, start_execution
+    from ipeacast.deploy import SmokeFailed, run_and_wait, start_execution
 
     payload = _payload(args, "run")
     print(f"input: {json.dumps(payload)}")
@@ -139,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
         result = run_and_wait(
             args.state_machine,
             payload,
-            sfn=client("stepfunctions", args.region),
+            region=args.region,
             timeout=args.timeout,
             poll=args.poll,
         )
