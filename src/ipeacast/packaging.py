@@ -121,13 +121,19 @@ def _record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest},{len(data)}"
 
 
-def build_wheel(root: Path, out_dir: Path, epoch: int) -> Path:
-    """A pure-python wheel of `src/ipeacast` with metadata from pyproject.toml."""
+def _library(root: Path) -> tuple[dict, dict[str, bytes]]:
+    """pyproject's [project] table and the package's files (code + package-data)."""
     pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     project = pyproject["project"]
-    name, version = project["name"], project["version"]
     package_data = pyproject.get("tool", {}).get("setuptools", {}).get("package-data", {})
-    files = _package_files(root / "src" / name, package_data.get(name, []))
+    name = project["name"]
+    return project, _package_files(root / "src" / name, package_data.get(name, []))
+
+
+def build_wheel(root: Path, out_dir: Path, epoch: int) -> Path:
+    """A pure-python wheel of `src/ipeacast` with metadata from pyproject.toml."""
+    project, files = _library(root)
+    name, version = project["name"], project["version"]
     dist_info = f"{name}-{version}.dist-info"
     files[f"{dist_info}/METADATA"] = _metadata(project).encode()
     files[f"{dist_info}/WHEEL"] = (
@@ -150,9 +156,7 @@ def build_lambda_zip(root: Path, out_dir: Path, epoch: int) -> Path:
     handler = root / "src" / "lambda" / "handler.py"
     if not handler.is_file():
         raise ConfigError(f"Lambda handler {handler} not found")
-    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    package_data = pyproject.get("tool", {}).get("setuptools", {}).get("package-data", {})
-    files = _package_files(root / "src" / "ipeacast", package_data.get("ipeacast", []))
+    _, files = _library(root)
     files["handler.py"] = handler.read_bytes()
     path = out_dir / "lambda.zip"
     write_zip(path, files, epoch)
