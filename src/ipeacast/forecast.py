@@ -26,7 +26,7 @@ from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ipeacast import lake, storage
+from ipeacast import lake, schema, storage
 from ipeacast.errors import StorageError, TrainingError
 
 if TYPE_CHECKING:  # pandas, numpy and scikit-learn load lazily: the Lambda imports this module
@@ -40,18 +40,9 @@ log = logging.getLogger(__name__)
 # by Athena/Hive/Spark, which read the Parquet files of predictions/.
 CSV_FOLDER = "_csv"
 
-PREDICTION_COLUMNS = (
-    "origin_date",
-    "target_month",
-    "horizon",
-    "point_forecast",
-    "lower",
-    "upper",
-    "interval_level",
-    "model",
-    "run_id",
-)
-PARTITION_COLUMNS = ("series", "run_date")
+# Declared once in schemas/predictions.json (also read by Terraform for the Glue table).
+PREDICTION_COLUMNS = tuple(schema.columns(schema.PREDICTIONS))
+PARTITION_COLUMNS = tuple(k["name"] for k in schema.load(schema.PREDICTIONS)["partition_keys"])
 MODEL_FILES = (
     "model.skops",
     "metrics.json",
@@ -111,6 +102,7 @@ def train_and_forecast(
     from ipeacast.model import (
         FEATURE_REFERENCES,
         MODEL_NAME,
+        REQUIRED_COLUMNS,
         SCALE_MIN_PERIODS,
         SCALE_WINDOW,
         make_candidates,
@@ -233,8 +225,7 @@ def train_and_forecast(
     }
     features = {
         "table_columns": sorted(
-            {"month", "complete", "avg_price", "last_price"}
-            | {FEATURE_REFERENCES[f] for f in cfg.features}
+            set(REQUIRED_COLUMNS) | {FEATURE_REFERENCES[f] for f in cfg.features}
         ),
         "scale": (
             f"scale[t] = mean |avg_price[m] - avg_price[m-1]| over the {SCALE_WINDOW} months "
