@@ -84,11 +84,13 @@ def load_plan(directory: str | Path, env: str | None = None) -> EnvPlan:
     text = (root / "plan.txt").read_text() if (root / "plan.txt").exists() else ""
     if exitcode not in ("0", "2") or not text:
         return EnvPlan(env, "failed" if exitcode else "missing")
-    if (root / "changes.json").exists():
+    # plan.json is written by the same `tf.sh plan` as plan.txt, so it wins; changes.json (the
+    # summary of it) is used only where plan.json never travels (the PR comment job).
+    if (root / "plan.json").exists():
+        counts, rows = changes_from_json(json.loads((root / "plan.json").read_text()))
+    elif (root / "changes.json").exists():
         data = json.loads((root / "changes.json").read_text())
         counts, rows = data["counts"], data["changes"]
-    elif (root / "plan.json").exists():
-        counts, rows = changes_from_json(json.loads((root / "plan.json").read_text()))
     else:
         counts, rows = {}, []
     status = "changes" if exitcode == "2" else "no-changes"

@@ -61,7 +61,9 @@ init() {
 # Plan into $plan_file and record terraform's detailed exit code (0 none, 2 changes) in $build.
 plan() {
   mkdir -p "$build"
-  rm -f "$plan_file" "$build/plan.txt" "$build/plan.json" "$build/exitcode"
+  # Everything derived from an earlier plan goes, including plan-comment.py's changes.json:
+  # a stale summary must never describe this plan.
+  rm -f "$plan_file" "$build/plan.txt" "$build/plan.json" "$build/changes.json" "$build/exitcode"
   local rc=0
   tf plan -input=false -lock="$lock" -detailed-exitcode -out="$plan_file" >&2 || rc=$?
   echo "$rc" >"$build/exitcode"

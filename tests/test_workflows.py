@@ -383,6 +383,43 @@ def test_plan_summary_from_real_terraform_output(tf_env):
     assert changes["counts"]["create"] == 1
 
 
+def test_a_new_plan_is_never_summarised_from_an_earlier_plans_changes(tf_env):
+    # A laptop or persistent runner keeps .tfbuild/ENV: the changes.json that `summary` wrote for
+    # the previous plan must not describe the next one.
+    tmp, env = tf_env
+    build = tmp / "build" / "dev"
+    pc = plan_comment()
+
+    def summary() -> str:
+        return subprocess.run(
+            [sys.executable, "scripts/plan-comment.py", "summary", str(build)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    assert tf(env, "plan", "dev").returncode == 0
+    assert "1 to add" in summary()
+    assert (build / "changes.json").exists()
+    main_tf = tmp / "environments" / "dev" / "main.tf"
+    other = 'resource "terraform_data" "other" {\n  input = 1\n}\n'
+    main_tf.write_text(main_tf.read_text() + other)
+
+    assert tf(env, "plan", "dev").returncode == 0
+    assert not (build / "changes.json").exists()  # tf.sh removed the stale summary
+    assert summary().startswith("### `dev`: 2 to add")
+
+    # Even a stale changes.json left next to a fresh plan.json loses to the plan itself.
+    (build / "changes.json").write_text(
+        json.dumps({"counts": {"create": 9}, "changes": [], "status": "changes"})
+    )
+    assert pc.load_plan(build).counts["create"] == 2
+    # Without plan.json (the PR comment job only gets plan.txt + changes.json), it is used.
+    (build / "plan.json").unlink()
+    assert pc.load_plan(build).counts["create"] == 9
+
+
 def test_comment_stays_well_under_the_github_limit_for_huge_plans(tmp_path):
     pc = plan_comment()
     huge = "Terraform will perform the following actions:\n" + "  + x = 1\n" * 50_000
