@@ -175,3 +175,25 @@ def test_on_glue_lake_prefix_comes_from_get_resolved_options(monkeypatch):
     assert cfg.lake == "/tmp/lake/smoke"
     cfg = parse_job_args(_argv("load", Path("/tmp/lake"), "--lake_prefix"))
     assert cfg.lake == "/tmp/lake"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["x.py", "--lake", "l", "--run_date", "2021-06-30", "--series"], "--series: expected one"),
+        (["x.py", "--series", "--run_date", "2021-06-30", "--lake", "l"], "--series: expected one"),
+        (
+            ["x.py", "--series", "S", "--run_date", "2021-06-30", "--lake", "l", "--as_of"],
+            "--as_of: expected one",
+        ),
+    ],
+)
+def test_a_flag_without_its_value_keeps_argparses_message(argv, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        parse_job_args(argv)
+    assert "missing" not in str(err.value)
+
+
+def test_every_missing_required_argument_is_named_at_once():
+    with pytest.raises(ConfigError, match="missing: --run_date, --lake"):
+        parse_job_args(["x.py", "--series", "S"])

@@ -55,8 +55,15 @@ def _resolve_with_glue(argv: Sequence[str]) -> dict[str, str] | None:
     return dict(getResolvedOptions(list(argv), [*REQUIRED, *present]))
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """An argparse parser that raises ConfigError with its message instead of exiting."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise ConfigError(f"Glue job arguments: {message}")
+
+
 def _resolve_with_argparse(argv: Sequence[str]) -> dict[str, str]:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog=argv[0] if argv else "glue-job", add_help=False, allow_abbrev=False
     )
     for name in REQUIRED:
@@ -65,8 +72,12 @@ def _resolve_with_argparse(argv: Sequence[str]) -> dict[str, str]:
         parser.add_argument(f"--{name}")
     try:
         known, _unknown = parser.parse_known_args(list(argv[1:]))
-    except SystemExit as exc:  # argparse exits on a missing argument; name it instead
+    except ConfigError as exc:
+        # Name every absent required argument at once; any other problem (a flag without its
+        # value, ...) keeps argparse's own message.
         missing = [n for n in REQUIRED if f"--{n}" not in argv]
+        if not missing:
+            raise
         raise ConfigError(
             f"Glue job argument(s) missing: {', '.join('--' + n for n in missing)}"
         ) from exc
