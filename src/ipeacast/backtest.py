@@ -305,7 +305,9 @@ def shipped_level(wide: pd.DataFrame, cand: str, cfg: ModelConfig) -> float:
 
     Without adaptation (`conformal_gamma` 0) the nominal level. With it, the level the
     candidate's own online intervals reached once every backtest outcome resolved: the next
-    interval the backtest would have drawn, i.e. the one the forecast ships.
+    interval the backtest would have drawn, i.e. the one the forecast ships. It is replayed from
+    the backtest rows (one candidate, one horizon: milliseconds) rather than carried over from
+    `walk_forward`, so the shipped choice depends only on the backtest as saved.
     """
     if cfg.conformal_gamma == 0:
         return cfg.interval_level
