@@ -216,3 +216,15 @@ def test_a_source_naming_another_series_is_rejected_before_storing(tmp_path):
     assert not (tmp_path / "raw").exists()
     right = extract.store_snapshot(wrong, str(tmp_path), CODE, "2024-01-04")
     assert right.created
+
+
+def test_an_unreadable_source_file_is_a_source_format_error_naming_it(tmp_path):
+    from ipeacast.errors import SourceFormatError
+
+    with pytest.raises(SourceFormatError, match=rf"source {tmp_path} .*is a folder, not a file"):
+        extract.read_source_file(str(tmp_path))
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    inside = str(blocker / "prices.csv")
+    with pytest.raises(SourceFormatError, match=rf"source {inside} cannot be read: .*Not a dir"):
+        extract.read_source_file(inside)

@@ -126,6 +126,16 @@ def test_missing_source_file_is_named(tmp_path, capsys):
     assert str(missing) in capsys.readouterr().err
 
 
+def test_an_unreadable_source_is_one_clear_error_line_not_a_traceback(tmp_path, capsys):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    source = blocker / "prices.csv"  # reading it fails with NotADirectoryError
+    assert run("--source", str(source), "--lake", str(tmp_path / "lake")) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ipeacast: error:")
+    assert str(source) in err[0] and "Not a directory" in err[0]
+
+
 def test_bad_dates_are_named(tmp_path, capsys):
     assert run("--as-of", "2021-02-30", "--lake", str(tmp_path)) == 1
     assert "--as-of must be a date" in capsys.readouterr().err

@@ -110,3 +110,41 @@ def test_local_stable_names_and_replace(tmp_path):
 def test_unsupported_schemes_are_named():
     with pytest.raises(StorageError, match="unsupported storage URI 'gs://x/y'"):
         storage.parse("gs://x/y")
+
+
+def test_local_os_errors_become_storage_errors_naming_path_and_cause(tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_bytes(b"a file where a folder is expected")
+    under_a_file = str(blocker / "x.json")
+    with pytest.raises(StorageError, match=rf"cannot read {under_a_file}: Not a directory"):
+        storage.read_bytes(under_a_file)
+    with pytest.raises(StorageError, match=rf"{tmp_path} is a folder, not a file"):
+        storage.read_bytes(str(tmp_path))
+    with pytest.raises(StorageError, match=rf"cannot write {under_a_file}: "):
+        storage.write_bytes(under_a_file, b"{}")
+    assert blocker.read_bytes() == b"a file where a folder is expected"
+    with pytest.raises(StorageError, match="does not exist"):
+        storage.read_bytes(str(tmp_path / "missing.json"))
+
+
+def test_any_local_os_error_on_read_is_a_storage_error(tmp_path, monkeypatch):
+    """PermissionError cannot be provoked as root, so the read itself is made to fail."""
+    target = tmp_path / "a.json"
+    target.write_bytes(b"{}")
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(storage.Path, "read_bytes", denied)
+    with pytest.raises(StorageError, match=rf"cannot read {target}: Permission denied"):
+        storage.read_bytes(str(target))
+
+
+def test_a_failed_local_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    def full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storage.os, "replace", full)
+    with pytest.raises(StorageError, match="No space left on device"):
+        storage.write_bytes(str(tmp_path / "a.json"), b"{}")
+    assert list(tmp_path.iterdir()) == []

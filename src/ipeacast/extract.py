@@ -165,8 +165,6 @@ def read_source_file(path: str) -> Fetched:
         payload = storage.read_bytes(path)
     except IpeacastError as exc:
         raise SourceFormatError(f"source {path} cannot be read: {exc}") from exc
-    except IsADirectoryError as exc:
-        raise SourceFormatError(f"source {path} is a folder, not a file") from exc
     return Fetched(payload, path, sources.detect_format(payload, Path(path).name))
 
 

@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -58,18 +59,30 @@ def _s3():
     return boto3.client("s3")
 
 
-def read_bytes(uri: str) -> bytes:
-    loc = parse(uri)
+@contextlib.contextmanager
+def _local_errors(uri: str, doing: str) -> Iterator[None]:
+    """Turn an OSError of a local file operation into a StorageError naming the path and cause."""
     try:
-        if loc.scheme == "s3":
-            return _s3().get_object(Bucket=loc.bucket, Key=loc.key)["Body"].read()
-        return Path(loc.key).read_bytes()
+        yield
     except FileNotFoundError as exc:
         raise StorageError(f"{uri} does not exist") from exc
-    except Exception as exc:
-        if _is_s3_missing(exc):
-            raise StorageError(f"{uri} does not exist") from exc
-        raise
+    except IsADirectoryError as exc:
+        raise StorageError(f"{uri} is a folder, not a file") from exc
+    except OSError as exc:
+        raise StorageError(f"cannot {doing} {uri}: {exc.strerror or exc}") from exc
+
+
+def read_bytes(uri: str) -> bytes:
+    loc = parse(uri)
+    if loc.scheme == "s3":
+        try:
+            return _s3().get_object(Bucket=loc.bucket, Key=loc.key)["Body"].read()
+        except Exception as exc:
+            if _is_s3_missing(exc):
+                raise StorageError(f"{uri} does not exist") from exc
+            raise
+    with _local_errors(uri, "read"):
+        return Path(loc.key).read_bytes()
 
 
 def write_bytes(uri: str, data: bytes) -> None:
@@ -79,10 +92,15 @@ def write_bytes(uri: str, data: bytes) -> None:
         _s3().put_object(Bucket=loc.bucket, Key=loc.key, Body=data)
         return
     path = Path(loc.key)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    with _local_errors(uri, "write"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
 
 
 def exists(uri: str) -> bool:
@@ -95,7 +113,8 @@ def exists(uri: str) -> bool:
             if _is_s3_missing(exc):
                 return False
             raise
-    return Path(loc.key).exists()
+    with _local_errors(uri, "check"):
+        return Path(loc.key).exists()
 
 
 def list_files(prefix: str) -> list[str]:
@@ -108,9 +127,10 @@ def list_files(prefix: str) -> list[str]:
             out.extend(f"s3://{loc.bucket}/{o['Key']}" for o in page.get("Contents", []))
         return sorted(out)
     root = Path(loc.key)
-    if not root.is_dir():
-        return []
-    return sorted(str(p) for p in root.rglob("*") if p.is_file())
+    with _local_errors(prefix, "list"):
+        if not root.is_dir():
+            return []
+        return sorted(str(p) for p in root.rglob("*") if p.is_file())
 
 
 def delete_prefix(prefix: str) -> None:
