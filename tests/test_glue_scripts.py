@@ -197,3 +197,33 @@ def test_a_flag_without_its_value_keeps_argparses_message(argv, message):
 def test_every_missing_required_argument_is_named_at_once():
     with pytest.raises(ConfigError, match="missing: --run_date, --lake"):
         parse_job_args(["x.py", "--series", "S"])
+
+
+@pytest.mark.parametrize("run_id", ["-r1", "r_1", "r" * 49, "r1\n", ""])
+def test_check_run_id_rejects_unsafe_ids_naming_the_field(run_id):
+    from ipeacast.lake import check_run_id
+
+    with pytest.raises(ConfigError, match=r"^input field 'run_id' .* must be 1-48 letters"):
+        check_run_id(run_id, "input field 'run_id'")
+
+
+def test_a_bad_run_id_argument_is_rejected_by_the_run_config():
+    from ipeacast.lake import check_run_id
+
+    assert check_run_id("r" * 48) == "r" * 48
+    base = ["x.py", "--series", "S", "--run_date", "2021-06-30", "--lake", "l"]
+    with pytest.raises(ConfigError, match=r"run id 'r1\\n' must be 1-48 letters"):
+        parse_job_args([*base, "--run_id", "r1\n"])  # `$` of a .match() let a newline through
+    assert parse_job_args([*base, "--run_id", "R-1"]).run_id == "R-1"
+
+
+def test_check_lake_prefix_lives_in_lake_and_glue_args_uses_it():
+    from ipeacast import glue_args, lake
+
+    assert glue_args.check_lake_prefix is lake.check_lake_prefix
+    assert lake.check_lake_prefix("s" * lake.LAKE_PREFIX_MAX) == "s" * 32
+    assert lake.check_lake_prefix("") == ""
+    with pytest.raises(ConfigError, match=r"^field 's{33}' must be empty or 1-32 lower-case"):
+        lake.check_lake_prefix("s" * 33, "field")
+    with pytest.raises(ConfigError, match="must be empty or 1-32"):
+        lake.check_lake_prefix(None)

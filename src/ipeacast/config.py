@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from ipeacast import DEFAULT_SERIES
 from ipeacast.errors import ConfigError
-from ipeacast.lake import check_series
-
-_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$")
+from ipeacast.lake import check_run_id, check_series
 
 
 def parse_date(value: str | date | None, name: str) -> date | None:
@@ -44,11 +41,7 @@ class RunConfig:
         check_series(self.series)
         if not self.run_id:
             object.__setattr__(self, "run_id", default_run_id(self.run_date))
-        if not _RUN_ID_RE.match(self.run_id):
-            raise ConfigError(
-                f"run id {self.run_id!r} must be 1-48 letters, digits or '-', starting with one "
-                "letter or digit"
-            )
+        check_run_id(self.run_id, "run id")
         if self.as_of is not None and self.as_of > self.run_date:
             raise ConfigError(f"--as-of {self.as_of} is after the run date {self.run_date}")
         if self.min_months < 1:

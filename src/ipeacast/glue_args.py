@@ -21,8 +21,7 @@ from typing import Any
 
 from ipeacast.config import RunConfig, parse_date
 from ipeacast.errors import ConfigError, IpeacastError
-from ipeacast.lake import join
-from ipeacast.training_job import check_lake_prefix
+from ipeacast.lake import check_lake_prefix, join
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 ZONES = ("raw", "interim", "final", "models", "predictions", "artifacts", "reports")
 
 _SERIES_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# A run id names folders, SageMaker jobs and executions: 1-48 letters, digits or '-'.
+_RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,47}")
+# The execution input's lake_prefix: empty (the real lake) or a short folder such as "smoke".
+LAKE_PREFIX_MAX = 32
+_LAKE_PREFIX_RE = re.compile(rf"[a-z0-9-]{{0,{LAKE_PREFIX_MAX}}}")
 
 
 def check_series(series: str) -> str:
@@ -19,6 +25,33 @@ def check_series(series: str) -> str:
             f"invalid series code {series!r}: use letters, digits, '_', '.', '-' (1-64 chars)"
         )
     return series
+
+
+def check_run_id(value: Any, what: str = "run id") -> str:
+    """The run id if it is 1-48 letters, digits or '-' starting with one; else ConfigError."""
+    from ipeacast.errors import ConfigError
+
+    if not isinstance(value, str) or not _RUN_ID_RE.fullmatch(value):
+        raise ConfigError(
+            f"{what} {value!r} must be 1-48 letters, digits or '-', starting with a letter or digit"
+        )
+    return value
+
+
+def check_lake_prefix(value: Any, what: str = "lake_prefix") -> str:
+    """The run's lake prefix: empty, or 1-32 lower-case letters, digits or '-'; else ConfigError.
+
+    The state machine passes it to every step; each joins it to its lake root
+    (`s3://bucket` + `smoke` -> `s3://bucket/smoke`), so a smoke run writes only under smoke/.
+    """
+    from ipeacast.errors import ConfigError
+
+    if not isinstance(value, str) or not _LAKE_PREFIX_RE.fullmatch(value):
+        raise ConfigError(
+            f"{what} {value!r} must be empty or 1-{LAKE_PREFIX_MAX} lower-case letters, digits "
+            "or '-'"
+        )
+    return value
 
 
 def join(root: str, *parts: str) -> str:
