@@ -83,7 +83,7 @@ package: setup ## Build the wheel, Glue scripts and Lambda zip into dist/ (byte-
 ENV ?= dev
 IMAGE_TAG ?= $(shell git rev-parse HEAD 2>/dev/null)
 export IMAGE_TAG
-.PHONY: plan apply drift image save-image load-image push-image stage image-uri \
+.PHONY: plan apply drift image save-image load-image push-image stage ensure-staged image-uri \
         upload-artifacts smoke run-pipeline
 
 plan: ## terraform plan for ENV, saved to .tfbuild/ENV/ (TF_LOCK=false with a read-only role)
@@ -109,6 +109,9 @@ push-image: setup ## Push the training image to ENV's ECR (skipped when the tag 
 
 stage: setup ## Before apply: push-image + upload-artifacts (skipped only if ENV was never applied)
 	bash scripts/deploy.sh stage $(ENV)
+
+ensure-staged: setup ## After apply: push-image + upload-artifacts unless stage already did (first deployment)
+	bash scripts/deploy.sh ensure-staged $(ENV)
 
 image-uri: setup ## Print ENV's image URI for IMAGE_TAG; fails if it was never pushed
 	bash scripts/deploy.sh image-uri $(ENV)

@@ -8,13 +8,17 @@
 #                                            tags are immutable)
 #   scripts/deploy.sh stage ENV              push-image + upload-artifacts before apply; skipped only
 #                                            when ENV was never applied (no Terraform outputs yet)
+#   scripts/deploy.sh ensure-staged ENV      after apply: push-image + upload-artifacts unless `stage`
+#                                            already staged this IMAGE_TAG and dist/ for ENV (so it
+#                                            only works on a first deployment)
 #   scripts/deploy.sh image-uri ENV          print ENV's image URI for IMAGE_TAG; fails if not pushed
 #   scripts/deploy.sh upload-artifacts ENV   upload dist/ to ENV's bucket (content-addressed, idempotent)
 #   scripts/deploy.sh smoke ENV              start a short execution of ENV's state machine and wait
 #   scripts/deploy.sh run-pipeline ENV       start a normal pipeline execution (SERIES)
 #
-# Where things are: Terraform outputs of ENV (scripts/tf.sh outputs), unless given directly:
-#   LAKE_BUCKET, ECR_REPOSITORY (name or URL), STATE_MACHINE (ARN or name).
+# Where things are: Terraform outputs of ENV (`scripts/tf.sh outputs`, read at most once per
+# run; stage/ensure-staged hand the values to push-image and upload-artifacts), unless given
+# directly: LAKE_BUCKET, ECR_REPOSITORY (name or URL), STATE_MACHINE (ARN or name).
 # Output names: TF_OUTPUT_BUCKET (lake_bucket), TF_OUTPUT_ECR (ecr_repository_url),
 #   TF_OUTPUT_STATE_MACHINE (state_machine_arn).
 # Other settings: IMAGE_TAG (default: git HEAD), IMAGE_TAR, SERIES, SMOKE_TIMEOUT (seconds), DIST.
@@ -40,14 +44,22 @@ need_env() {
   [ -n "$env" ] || die "'$verb' needs an environment: scripts/deploy.sh $verb ENV"
 }
 
-# One Terraform output of ENV; the outputs are read once per invocation.
+# Terraform outputs of ENV, read once per run into $outputs_json. Call read_outputs/resolve in
+# the main shell, never inside $(...), or the JSON read there is lost and read again.
 outputs_json=""
-tf_output() {
-  local name=$1
+read_outputs() {
   if [ -z "$outputs_json" ]; then
     outputs_json=$(bash scripts/tf.sh outputs "$env") || die "cannot read the Terraform outputs of '$env'"
   fi
-  OUTPUTS="$outputs_json" python3 - "$name" "$env" <<'PY'
+}
+
+# resolve VAR NAME: keep VAR when it is set, else set it to ENV's Terraform output NAME; exported,
+# so verbs run as children (stage -> push-image, upload-artifacts) do not read the outputs again.
+resolve() {
+  local var=$1 name=$2 value
+  if [ -z "${!var:-}" ]; then
+    read_outputs
+    value=$(OUTPUTS="$outputs_json" python3 - "$name" "$env" <<'PY'
 import json, os, sys
 name, env = sys.argv[1], sys.argv[2]
 outputs = json.loads(os.environ["OUTPUTS"] or "{}")
@@ -55,11 +67,29 @@ if name not in outputs:
     sys.exit(f"deploy.sh: error: Terraform output '{name}' not found in '{env}' (apply it first)")
 print(outputs[name]["value"])
 PY
+    )
+    printf -v "$var" '%s' "$value"
+  fi
+  export "${var?}"
 }
 
-bucket() { [ -n "${LAKE_BUCKET:-}" ] && echo "$LAKE_BUCKET" || tf_output "${TF_OUTPUT_BUCKET:-lake_bucket}"; }
-repository() { [ -n "${ECR_REPOSITORY:-}" ] && echo "$ECR_REPOSITORY" || tf_output "${TF_OUTPUT_ECR:-ecr_repository_url}"; }
-state_machine() { [ -n "${STATE_MACHINE:-}" ] && echo "$STATE_MACHINE" || tf_output "${TF_OUTPUT_STATE_MACHINE:-state_machine_arn}"; }
+# What `stage` put in place for ENV (image tag + dist/ content), so ensure-staged can skip it.
+staged_marker="${TF_BUILD_DIR:-.tfbuild}/$env/staged"
+fingerprint() {
+  echo "image_tag=$IMAGE_TAG"
+  [ -d "$DIST" ] && (cd "$DIST" && find . -type f ! -name '.*' -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+  return 0
+}
+
+# push-image + upload-artifacts with the outputs read once, then remember what was staged.
+stage_now() {
+  resolve ECR_REPOSITORY "${TF_OUTPUT_ECR:-ecr_repository_url}"
+  resolve LAKE_BUCKET "${TF_OUTPUT_BUCKET:-lake_bucket}"
+  bash "$0" push-image "$env"
+  bash "$0" upload-artifacts "$env"
+  mkdir -p "$(dirname "$staged_marker")"
+  fingerprint >"$staged_marker"
+}
 
 case "$verb" in
   image)
@@ -82,7 +112,8 @@ case "$verb" in
     ;;
   push-image)
     need_env
-    repo=$(repository)
+    resolve ECR_REPOSITORY "${TF_OUTPUT_ECR:-ecr_repository_url}"
+    repo=$ECR_REPOSITORY
     [[ "$repo" == *.dkr.ecr.*.amazonaws.com/* ]] || die "ECR repository '$repo' must be a repository URL"
     if uri=$("$IPEACAST" deploy image-uri --repository "$repo" --tag "$IMAGE_TAG" 2>/dev/null); then
       echo "already pushed: $uri (tags are immutable; nothing to do)"
@@ -102,31 +133,47 @@ case "$verb" in
     # uploaded yet. Only an environment that was never applied (no outputs yet) is skipped;
     # every other failure fails the step.
     need_env
-    outputs_json=$(bash scripts/tf.sh outputs "$env") || die "cannot read the Terraform outputs of '$env'"
-    if ! OUTPUTS="$outputs_json" python3 -c 'import json, os, sys; sys.exit(0 if json.loads(os.environ["OUTPUTS"] or "{}") else 1)'; then
-      echo "stage: '$env' has no Terraform outputs yet (first deployment): nothing to stage before apply"
+    rm -f "$staged_marker"
+    if [ -z "${ECR_REPOSITORY:-}" ] || [ -z "${LAKE_BUCKET:-}" ]; then
+      read_outputs
+      if ! OUTPUTS="$outputs_json" python3 -c 'import json, os, sys; sys.exit(0 if json.loads(os.environ["OUTPUTS"] or "{}") else 1)'; then
+        echo "stage: '$env' has no Terraform outputs yet (first deployment): nothing to stage before apply"
+        exit 0
+      fi
+    fi
+    stage_now
+    ;;
+  ensure-staged)
+    # After apply: a no-op when `stage` staged this image tag and dist/ before apply; the real
+    # push and upload when it could not (first deployment: no bucket or repository before apply).
+    need_env
+    if [ -f "$staged_marker" ] && [ "$(cat "$staged_marker")" = "$(fingerprint)" ]; then
+      echo "ensure-staged: image $IMAGE_TAG and $DIST/ were staged for '$env' before apply: nothing to do"
       exit 0
     fi
-    bash "$0" push-image "$env"
-    bash "$0" upload-artifacts "$env"
+    stage_now
     ;;
   image-uri)
     need_env
-    "$IPEACAST" deploy image-uri --repository "$(repository)" --tag "$IMAGE_TAG"
+    resolve ECR_REPOSITORY "${TF_OUTPUT_ECR:-ecr_repository_url}"
+    "$IPEACAST" deploy image-uri --repository "$ECR_REPOSITORY" --tag "$IMAGE_TAG"
     ;;
   upload-artifacts)
     need_env
-    "$IPEACAST" deploy upload-artifacts --bucket "$(bucket)" --dist "$DIST" \
+    resolve LAKE_BUCKET "${TF_OUTPUT_BUCKET:-lake_bucket}"
+    "$IPEACAST" deploy upload-artifacts --bucket "$LAKE_BUCKET" --dist "$DIST" \
       --manifest "${TF_BUILD_DIR:-.tfbuild}/$env/artifacts.json"
     ;;
   smoke)
     need_env
-    "$IPEACAST" deploy smoke --state-machine "$(state_machine)" --series "$SERIES" \
+    resolve STATE_MACHINE "${TF_OUTPUT_STATE_MACHINE:-state_machine_arn}"
+    "$IPEACAST" deploy smoke --state-machine "$STATE_MACHINE" --series "$SERIES" \
       --run-id "smoke-${IMAGE_TAG:0:7}-$(date -u +%Y%m%d%H%M%S)" --timeout "$SMOKE_TIMEOUT"
     ;;
   run-pipeline)
     need_env
-    "$IPEACAST" deploy run --state-machine "$(state_machine)" --series "$SERIES"
+    resolve STATE_MACHINE "${TF_OUTPUT_STATE_MACHINE:-state_machine_arn}"
+    "$IPEACAST" deploy run --state-machine "$STATE_MACHINE" --series "$SERIES"
     ;;
   *)
     die "unknown verb '$verb'"

@@ -5,8 +5,7 @@
 #   scripts/tf.sh plan   ENV         plan, saved to .tfbuild/ENV/tfplan (+ plan.txt, plan.json)
 #   scripts/tf.sh apply  ENV         apply exactly the saved plan .tfbuild/ENV/tfplan
 #   scripts/tf.sh drift  ENV         plan -detailed-exitcode; exit 2 when the environment drifted
-#   scripts/tf.sh output ENV NAME    print one output (raw)
-#   scripts/tf.sh outputs ENV        all outputs as JSON
+#   scripts/tf.sh outputs ENV        all outputs as JSON (scripts/deploy.sh reads them once a run)
 #
 # Settings (environment variables):
 #   TF_STATE_BUCKET   state bucket name, passed as -backend-config=bucket=... when set
@@ -25,7 +24,7 @@ die() { echo "tf.sh: error: $*" >&2; exit 1; }
 
 verb=${1:-}
 env=${2:-}
-[ -n "$verb" ] && [ -n "$env" ] || die "usage: scripts/tf.sh init|plan|apply|drift|output|outputs ENV [NAME]"
+[ -n "$verb" ] && [ -n "$env" ] || die "usage: scripts/tf.sh init|plan|apply|drift|outputs ENV"
 [[ "$env" =~ ^[a-z][a-z0-9-]*$ ]] || die "environment name '$env' must be lower-case letters, digits, '-'"
 root="${TF_ENVIRONMENTS_DIR:-environments}/$env"
 [ -d "$root" ] || die "no Terraform root for environment '$env' ($root does not exist)"
@@ -99,17 +98,11 @@ case "$verb" in
     fi
     echo "tf.sh: no drift in $env" >&2
     ;;
-  output)
-    name=${3:-}
-    [ -n "$name" ] || die "usage: scripts/tf.sh output ENV NAME"
-    init
-    tf output -raw "$name"
-    ;;
   outputs)
     init
     tf output -json
     ;;
   *)
-    die "unknown verb '$verb' (init, plan, apply, drift, output, outputs)"
+    die "unknown verb '$verb' (init, plan, apply, drift, outputs)"
     ;;
 esac

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -507,3 +508,81 @@ def test_deploy_script_uploads_to_the_bucket_it_is_given(bucket, dist, tmp_path)
         "ipeacast-0.1.0-py3-none-any.whl",
         "lambda.zip",
     }
+
+
+def test_stage_reads_the_outputs_once_and_ensure_staged_redoes_only_what_stage_could_not(
+    bucket, dist, tmp_path
+):
+    # The deploy jobs run `make stage`, `make apply`, `make ensure-staged` (deploy.yml): against
+    # a real Terraform root whose outputs name a moto bucket and ECR repository.
+    if shutil.which("terraform") is None:
+        pytest.fail("terraform is required for the deploy.sh tests")
+    root = Path(__file__).resolve().parents[1]
+    repo = deploy.client("ecr").create_repository(repositoryName="ipeacast-dev-training")
+    repo_url = repo["repository"]["repositoryUri"]
+    tag = "0123456789abcdef0123456789abcdef01234567"
+    _push_image("ipeacast-dev-training", tag)
+    tf_root = tmp_path / "environments" / "dev"
+    tf_root.mkdir(parents=True)
+    (tf_root / "main.tf").write_text(
+        f'output "lake_bucket" {{\n  value = "{bucket}"\n}}\n'
+        f'output "ecr_repository_url" {{\n  value = "{repo_url}"\n}}\n'
+    )
+    # A terraform on PATH that logs each call before running the real one.
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "terraform.log"
+    shim = bindir / "terraform"
+    shim.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{shutil.which("terraform")}" "$@"\n')
+    shim.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
+        "TF_ENVIRONMENTS_DIR": str(tmp_path / "environments"),
+        "TF_BUILD_DIR": str(tmp_path / "build"),
+        "TF_DATA_DIR": str(tmp_path / "tfdata"),
+        "IMAGE_TAG": tag,
+        "DIST": str(dist),
+        "IPEACAST": str(Path(sys.executable).parent / "ipeacast"),
+    }
+    for name in ("LAKE_BUCKET", "ECR_REPOSITORY", "STATE_MACHINE"):
+        env.pop(name, None)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        log.write_text("")
+        return subprocess.run(
+            ["bash", *args], cwd=root, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    def output_reads() -> int:
+        return sum(line.startswith("-chdir=") and " output " in line for line in log.open())
+
+    # First deployment: nothing to stage before apply; after apply ensure-staged does it all.
+    skipped = run("scripts/deploy.sh", "stage", "dev")
+    assert skipped.returncode == 0, skipped.stderr
+    assert "no Terraform outputs yet (first deployment)" in skipped.stdout
+    assert run("scripts/tf.sh", "plan", "dev").returncode == 0
+    assert run("scripts/tf.sh", "apply", "dev").returncode == 0
+    first = run("scripts/deploy.sh", "ensure-staged", "dev")
+    assert first.returncode == 0, first.stderr
+    assert f"already pushed: {repo_url}:{tag}" in first.stdout
+    assert "3 uploaded, 0 unchanged" in first.stdout
+    assert output_reads() == 1  # one read for push-image and upload-artifacts together
+
+    # Next deployment: stage does the work before apply, reading the outputs once ...
+    (dist / "lambda.zip").write_bytes(b"PK\x03\x04 changed lambda")
+    staged = run("scripts/deploy.sh", "stage", "dev")
+    assert staged.returncode == 0, staged.stderr
+    assert "1 uploaded, 2 unchanged" in staged.stdout
+    assert output_reads() == 1
+    # ... so ensure-staged after apply has nothing to do and does not even read the outputs.
+    again = run("scripts/deploy.sh", "ensure-staged", "dev")
+    assert again.returncode == 0, again.stderr
+    assert "staged for 'dev' before apply: nothing to do" in again.stdout
+    assert "uploaded" not in again.stdout
+    assert output_reads() == 0
+    # Another image tag (or other dist/ bytes) than the one staged is pushed/uploaded again.
+    env["IMAGE_TAG"] = "f" * 40
+    other = run("scripts/deploy.sh", "ensure-staged", "dev")
+    assert other.returncode != 0
+    assert f"local image ipeacast-training:{'f' * 40} not found" in other.stderr

@@ -115,9 +115,10 @@ def test_deploy_goes_build_then_dev_then_prod():
         steps = [st for st in job["steps"] if str(st.get("run", "")).startswith("make")]
         order = [st["run"] for st in steps]
         # staged before apply (skipped only before an environment's first apply), then pushed and
-        # uploaded again after apply, so a brand-new environment needs no manual step
+        # uploaded after apply when stage could not, so a brand-new environment needs no manual
+        # step (tests/test_deploy.py runs both verbs)
         assert order.index("make stage") < order.index("make apply")
-        assert order.index("make apply") < order.index("make push-image upload-artifacts")
+        assert order.index("make apply") < order.index("make ensure-staged")
         assert order[-1] == "make smoke"
         assert not any(st.get("continue-on-error") for st in job["steps"])
 
@@ -271,6 +272,15 @@ def test_make_targets_call_the_scripts():
     assert "bash scripts/tf.sh plan prod" in out
     assert "bash scripts/tf.sh apply prod" in out
     assert "bash scripts/tf.sh drift prod" in out
+    out = subprocess.run(
+        ["make", "-n", "stage", "ensure-staged", "ENV=prod", "IMAGE_TAG=abc"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "bash scripts/deploy.sh stage prod" in out
+    assert "bash scripts/deploy.sh ensure-staged prod" in out
 
 
 @pytest.fixture
