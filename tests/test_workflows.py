@@ -283,6 +283,30 @@ def test_make_targets_call_the_scripts():
     assert "bash scripts/deploy.sh ensure-staged prod" in out
 
 
+def test_package_and_deploy_verbs_do_not_install_the_dev_extras(tmp_path):
+    # packaging is standard library only (the Dockerfile runs it the same way); the deploy verbs
+    # need the project and boto3, not pyspark/scikit-learn/moto. A fresh machine: no virtualenv.
+    def dry(*targets: str) -> str:
+        return subprocess.run(
+            ["make", "-n", *targets, "ENV=dev", "IMAGE_TAG=abc", f"VENV={tmp_path / 'venv'}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    package = dry("package")
+    assert "PYTHONPATH=src python3.11 -m ipeacast.packaging dist" in package
+    assert "pip install" not in package and "venv" not in package
+    for verb in ("push-image", "stage", "ensure-staged", "image-uri", "upload-artifacts", "smoke"):
+        out = dry(verb)
+        assert "pip install --quiet -e .\n" in out, verb
+        assert "[dev]" not in out, verb
+        assert f"bash scripts/deploy.sh {verb} dev" in out, verb
+    assert "pip install --quiet -e '.[dev]'" in dry("run")  # unchanged: run and test need it all
+    assert "pip install --quiet -e '.[dev]'" in dry("pytest")
+
+
 @pytest.fixture
 def tf_env(tmp_path, monkeypatch):
     if shutil.which("terraform") is None:
