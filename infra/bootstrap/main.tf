@@ -715,7 +715,8 @@ resource "aws_iam_role" "plan" {
 }
 
 data "aws_iam_policy_document" "plan" {
-  #checkov:skip=CKV_AWS_111:Only the lock file is written (plan takes the S3 lock); the "*" statement lists read actions without a resource type.
+  # Read-only: plans run with -lock=false (scripts/tf.sh TF_LOCK=false), so not even the state
+  # lock file is written.
   #checkov:skip=CKV_AWS_356:The "*" statement lists read actions without a resource type only.
 
   statement {
@@ -723,13 +724,6 @@ data "aws_iam_policy_document" "plan" {
     effect    = "Allow"
     actions   = ["s3:GetObject"]
     resources = ["${aws_s3_bucket.state.arn}/${local.state_prefix}/*"]
-  }
-
-  statement {
-    sid       = "TakeStateLock"
-    effect    = "Allow"
-    actions   = ["s3:PutObject", "s3:DeleteObject"]
-    resources = ["${aws_s3_bucket.state.arn}/${local.state_prefix}/*.tflock"]
   }
 
   # The backend lists the bucket (workspaces under env:/); key names are not secret. As in the
@@ -744,7 +738,7 @@ data "aws_iam_policy_document" "plan" {
   statement {
     sid       = "StateKey"
     effect    = "Allow"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    actions   = ["kms:Decrypt", "kms:DescribeKey"]
     resources = [aws_kms_key.state.arn]
   }
 
