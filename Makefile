@@ -97,11 +97,14 @@ package: ## Build the wheel, Glue scripts and Lambda zip into dist/ (byte-identi
 ENV ?= dev
 IMAGE_TAG ?= $(shell git rev-parse HEAD 2>/dev/null)
 export IMAGE_TAG
-.PHONY: plan apply drift image save-image load-image push-image stage ensure-staged image-uri \
+.PHONY: plan plan-summary apply drift image save-image load-image push-image stage ensure-staged image-uri \
         upload-artifacts smoke run-pipeline
 
 plan: ## terraform plan for ENV, saved to .tfbuild/ENV/ (TF_LOCK=false with a read-only role)
 	bash scripts/tf.sh plan $(ENV)
+
+plan-summary: ## The saved plan of ENV as Markdown, appended to $GITHUB_STEP_SUMMARY (stdout if unset)
+	python3 scripts/plan-comment.py summary --env '$(ENV)' "$${TF_BUILD_DIR:-.tfbuild}/$(ENV)" >>"$${GITHUB_STEP_SUMMARY:-/dev/stdout}"
 
 apply: ## Apply the saved plan of ENV (never a fresh one)
 	bash scripts/tf.sh apply $(ENV)

@@ -171,6 +171,24 @@ def test_drift_fails_the_job_through_make_drift():
     assert "continue-on-error" not in drift_step
 
 
+def test_every_plan_is_summarised_by_one_make_target():
+    planned = 0
+    for name in EXPECTED:
+        text = (WORKFLOWS / f"{name}.yml").read_text()
+        assert "plan-comment.py summary" not in text, f"{name}: use make plan-summary"
+        for job_name, job in load(name)["jobs"].items():
+            if not (runs_make(job, "plan") or runs_make(job, "drift")):
+                continue
+            planned += 1
+            step = next((s for s in job["steps"] if s.get("run") == "make plan-summary"), None)
+            assert step, f"{name}/{job_name} plans without make plan-summary"
+            assert step["if"] == "always()", f"{name}/{job_name}"
+            commands = runs(job)
+            last_plan = max(i for i, c in enumerate(commands) if c in ("make plan", "make drift"))
+            assert commands.index("make plan-summary") == last_plan + 1, f"{name}/{job_name}"
+    assert planned == 5  # pr plan, deploy dev + plan-prod, dispatch plan, drift
+
+
 # --------------------------------------------------------------------------- pins, permissions
 
 
@@ -415,6 +433,18 @@ def test_plan_summary_from_real_terraform_output(tf_env):
     assert plan.changes == [{"address": "terraform_data.image", "action": "create"}]
     changes = json.loads((tmp / "build" / "dev" / "changes.json").read_text())
     assert changes["counts"]["create"] == 1
+
+    # The workflows run it as `make plan-summary`, which appends to the job summary file.
+    job_summary = tmp / "step_summary.md"
+    job_summary.write_text("earlier step\n")
+    subprocess.run(
+        ["make", "plan-summary", "ENV=dev"],
+        cwd=ROOT,
+        env={**env, "GITHUB_STEP_SUMMARY": str(job_summary)},
+        capture_output=True,
+        check=True,
+    )
+    assert job_summary.read_text() == "earlier step\n" + summary
 
 
 def test_a_new_plan_is_never_summarised_from_an_earlier_plans_changes(tf_env):
