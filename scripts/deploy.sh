@@ -19,8 +19,7 @@
 # Where things are: Terraform outputs of ENV (`scripts/tf.sh outputs`, read at most once per
 # run; stage/ensure-staged hand the values to push-image and upload-artifacts), unless given
 # directly: LAKE_BUCKET, ECR_REPOSITORY (name or URL), STATE_MACHINE (ARN or name).
-# Output names: TF_OUTPUT_BUCKET (lake_bucket), TF_OUTPUT_ECR (ecr_repository_url),
-#   TF_OUTPUT_STATE_MACHINE (state_machine_arn).
+# Outputs used: lake_bucket, ecr_repository_url, state_machine_arn.
 # Other settings: IMAGE_TAG (default: git HEAD), IMAGE_TAR, SERIES, SMOKE_TIMEOUT (seconds), DIST.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,8 +82,8 @@ fingerprint() {
 
 # push-image + upload-artifacts with the outputs read once, then remember what was staged.
 stage_now() {
-  resolve ECR_REPOSITORY "${TF_OUTPUT_ECR:-ecr_repository_url}"
-  resolve LAKE_BUCKET "${TF_OUTPUT_BUCKET:-lake_bucket}"
+  resolve ECR_REPOSITORY ecr_repository_url
+  resolve LAKE_BUCKET lake_bucket
   bash "$0" push-image "$env"
   bash "$0" upload-artifacts "$env"
   mkdir -p "$(dirname "$staged_marker")"
@@ -112,7 +111,7 @@ case "$verb" in
     ;;
   push-image)
     need_env
-    resolve ECR_REPOSITORY "${TF_OUTPUT_ECR:-ecr_repository_url}"
+    resolve ECR_REPOSITORY ecr_repository_url
     repo=$ECR_REPOSITORY
     [[ "$repo" == *.dkr.ecr.*.amazonaws.com/* ]] || die "ECR repository '$repo' must be a repository URL"
     if uri=$("$IPEACAST" deploy image-uri --repository "$repo" --tag "$IMAGE_TAG" 2>/dev/null); then
@@ -155,24 +154,24 @@ case "$verb" in
     ;;
   image-uri)
     need_env
-    resolve ECR_REPOSITORY "${TF_OUTPUT_ECR:-ecr_repository_url}"
+    resolve ECR_REPOSITORY ecr_repository_url
     "$IPEACAST" deploy image-uri --repository "$ECR_REPOSITORY" --tag "$IMAGE_TAG"
     ;;
   upload-artifacts)
     need_env
-    resolve LAKE_BUCKET "${TF_OUTPUT_BUCKET:-lake_bucket}"
+    resolve LAKE_BUCKET lake_bucket
     "$IPEACAST" deploy upload-artifacts --bucket "$LAKE_BUCKET" --dist "$DIST" \
       --manifest "${TF_BUILD_DIR:-.tfbuild}/$env/artifacts.json"
     ;;
   smoke)
     need_env
-    resolve STATE_MACHINE "${TF_OUTPUT_STATE_MACHINE:-state_machine_arn}"
+    resolve STATE_MACHINE state_machine_arn
     "$IPEACAST" deploy smoke --state-machine "$STATE_MACHINE" --series "$SERIES" \
       --run-id "smoke-${IMAGE_TAG:0:7}-$(date -u +%Y%m%d%H%M%S)" --timeout "$SMOKE_TIMEOUT"
     ;;
   run-pipeline)
     need_env
-    resolve STATE_MACHINE "${TF_OUTPUT_STATE_MACHINE:-state_machine_arn}"
+    resolve STATE_MACHINE state_machine_arn
     "$IPEACAST" deploy run --state-machine "$STATE_MACHINE" --series "$SERIES"
     ;;
   *)

@@ -12,7 +12,7 @@ from pathlib import Path
 from ipeacast.deploy import collect_artifacts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "infra" / "stack" / "tests" / "fixtures"
-# The stack's artifact roles and the file each one is (infra/stack variable artifact_patterns).
+# The stack's artifact roles and the file each one is (local artifact_patterns in infra/stack/main.tf).
 ROLE_FILES = {
     "wheel": "ipeacast-0.1.0-py3-none-any.whl",
     "lambda_zip": "lambda.zip",

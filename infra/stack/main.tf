@@ -13,15 +13,24 @@ locals {
     training_role = "${local.prefix}-training"
   }
 
+  # fileset() patterns, relative to var.artifact_dir, that find each output of `make package`;
+  # the artifact_dir validation makes sure each matches exactly one file.
+  artifact_patterns = {
+    wheel      = "**/ipeacast-*.whl"
+    lambda_zip = "**/lambda*.zip"
+    extract    = "**/extract.py"
+    transform  = "**/transform.py"
+    load       = "**/load.py"
+  }
   # Content-addressed keys, the same formula as ipeacast.deploy.artifact_key:
   # artifacts/<sha256 of the file>/<file name>.
   artifact_files = {
-    for name, pattern in var.artifact_patterns :
+    for name, pattern in local.artifact_patterns :
     name => one(fileset(var.artifact_dir, pattern))
   }
   artifact_keys = {
     for name, file in local.artifact_files :
-    name => file == null ? null : "artifacts/${filesha256("${var.artifact_dir}/${file}")}/${basename(file)}"
+    name => "artifacts/${filesha256("${var.artifact_dir}/${file}")}/${basename(file)}"
   }
 
   training_image_uri = "${module.ecr.repository_url}:${var.training_image_tag}"
@@ -102,7 +111,7 @@ module "lambda" {
   source = "../modules/lambda"
 
   function_name      = local.names.lambda
-  package_path       = local.artifact_files.lambda_zip == null ? null : "${var.artifact_dir}/${local.artifact_files.lambda_zip}"
+  package_path       = "${var.artifact_dir}/${local.artifact_files.lambda_zip}"
   bucket_arn         = module.data_lake.bucket_arn
   kms_key_arn        = module.data_lake.kms_key_arn
   memory_mb          = var.lambda_memory_mb
@@ -141,7 +150,6 @@ module "orchestration" {
   training_role_arn        = module.training.role_arn
   training_job_name_prefix = local.prefix
   kms_key_arn              = module.data_lake.kms_key_arn
-  definition_template      = "${path.module}/../modules/orchestration/state_machine.asl.json.tftpl"
   log_level                = var.sfn_log_level
   log_retention_days       = var.log_retention_days
   schedule_expression      = var.schedule_expression

@@ -35,21 +35,9 @@ variable "artifact_dir" {
   type        = string
 
   validation {
-    condition     = alltrue([for pattern in values(var.artifact_patterns) : length(fileset(var.artifact_dir, pattern)) == 1])
+    condition     = alltrue([for pattern in values(local.artifact_patterns) : length(fileset(var.artifact_dir, pattern)) == 1])
     error_message = "artifact_dir must hold the output of `make package`: each artifact pattern (wheel, Lambda zip, extract.py, transform.py, load.py) must match exactly one file. Run `make package` first."
   }
-}
-
-variable "artifact_patterns" {
-  description = "fileset() patterns, relative to artifact_dir, that find each artifact (each must match exactly one file)."
-  type = object({
-    wheel      = optional(string, "**/ipeacast-*.whl")
-    lambda_zip = optional(string, "**/lambda*.zip")
-    extract    = optional(string, "**/extract.py")
-    transform  = optional(string, "**/transform.py")
-    load       = optional(string, "**/load.py")
-  })
-  default = {}
 }
 
 variable "training_image_tag" {

@@ -9,7 +9,6 @@ locals {
 
   lake_uri      = "s3://${var.bucket_name}"
   log_group     = "/aws-glue/jobs/${var.name_prefix}"
-  job_arn       = { for k in keys(var.jobs) : k => "arn:${local.partition}:glue:${local.region}:${local.account_id}:job/${var.name_prefix}-${k}" }
   log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/*"
 
   # Arguments every job receives. Per run the state machine passes --series, --run_date, --run_id

@@ -8,12 +8,12 @@ locals {
   region     = data.aws_region.current.name
 
   state_machine_name = "${var.name_prefix}-pipeline"
-  state_machine_arn  = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.state_machine_name}"
   training_job_arn   = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}:training-job/${var.training_job_name_prefix}-*"
   # Step Functions creates this managed rule to learn when a .sync training job ends.
   sagemaker_events_rule_arn = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule"
 
-  definition = templatefile(var.definition_template, {
+  # The one state machine template (also rendered by the tests with the same variables).
+  definition = templatefile("${path.module}/state_machine.asl.json.tftpl", {
     glue_job_extract            = var.glue_job_names["extract"]
     glue_job_transform          = var.glue_job_names["transform"]
     glue_job_load               = var.glue_job_names["load"]

@@ -68,16 +68,6 @@ variable "kms_key_arn" {
   }
 }
 
-variable "definition_template" {
-  description = "Path of the ASL template rendered with templatefile()."
-  type        = string
-
-  validation {
-    condition     = fileexists(var.definition_template)
-    error_message = "definition_template must be an existing file (state_machine.asl.json.tftpl)."
-  }
-}
-
 variable "log_level" {
   description = "Step Functions execution log level."
   type        = string
