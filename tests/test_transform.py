@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 import reference
 from conftest import synthetic_prices
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from ipeacast import transform
 from ipeacast.errors import ValidationError
@@ -151,3 +153,41 @@ def test_a_monthly_series_keeps_its_weekend_dated_rows(spark):
 
 def test_daily_series_are_detected_despite_gaps(messy_prices):
     assert transform.is_daily(messy_prices)
+
+
+def test_the_cleaning_runs_once_for_the_check_and_every_later_read(spark, prices):
+    """Each raw row goes through the cleaning once, however often the result is read after."""
+    seen = spark.sparkContext.accumulator(0)
+
+    def count_rows(price: float) -> float:
+        seen.add(1)
+        return price
+
+    counted = F.udf(count_rows, T.DoubleType()).asNondeterministic()  # evaluated once per row
+    raw = to_spark(spark, prices)
+    raw = raw.withColumn("price", counted("price"))
+    daily = transform.clean_daily(raw, CUTOFF)
+    try:
+        assert daily.is_cached
+        transform.daily_features(daily).collect()
+        transform.monthly_table(daily, CUTOFF).collect()
+        assert seen.value == len(prices)  # was 3x: the check, then each read recomputed it
+    finally:
+        daily.unpersist()
+
+
+def test_a_rejected_input_releases_its_cache(spark, monkeypatch):
+    from pyspark.sql import DataFrame
+
+    cached: list = []
+    original = DataFrame.cache
+
+    def recording_cache(self):
+        cached.append(original(self))
+        return cached[-1]
+
+    monkeypatch.setattr(DataFrame, "cache", recording_cache)
+    df = pd.DataFrame({"date": pd.to_datetime(["2021-01-04", "2021-01-04"]), "price": [1, 2]})
+    with pytest.raises(ValidationError, match="unique-date"):
+        transform.clean_daily(to_spark(spark, df), CUTOFF)
+    assert len(cached) == 1 and not cached[0].is_cached

@@ -36,7 +36,7 @@ def transform_step(spark, cfg: RunConfig) -> dict:
     payload, metadata = extract.latest_snapshot(cfg.lake, cfg.series, cfg.run_date)
     observations = sources.parse(payload, metadata["source"], metadata["format"])
     raw = transform.from_pandas(spark, cfg.series, observations)
-    daily = transform.clean_daily(raw, cfg.cutoff, transform.is_daily(observations)).cache()
+    daily = transform.clean_daily(raw, cfg.cutoff, transform.is_daily(observations))  # cached
     try:
         features = load.publish_by_series(
             transform.daily_features(daily), cfg.lake, "interim", cfg.run_date, "daily"

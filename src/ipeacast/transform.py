@@ -71,11 +71,20 @@ def clean_daily(raw: DataFrame, cutoff: date, trading_days_only: bool = True) ->
 
     `trading_days_only` drops Saturdays and Sundays: right for daily market prices, wrong for a
     weekly or monthly series whose dates may fall on a weekend (see `is_daily`).
+
+    The result is cached: the duplicate check computes it once and later reads (features, the
+    monthly table) reuse it. The caller calls `unpersist()` when done; on a rejected input the
+    cache is released here.
     """
     df = raw.where(F.col("price").isNotNull() & ~F.isnan("price"))
     if trading_days_only:
         df = df.where(~F.dayofweek("date").isin(1, 7))
-    df = df.where(F.col("date") <= F.lit(cutoff)).dropDuplicates(["series", "date", "price"])
+    df = (
+        df.where(F.col("date") <= F.lit(cutoff))
+        .dropDuplicates(["series", "date", "price"])
+        .select("series", "date", "price")
+        .cache()
+    )
     conflicts = (
         df.groupBy("series", "date")
         .agg(F.count("*").alias("n"), F.sort_array(F.collect_list("price")).alias("prices"))
@@ -85,9 +94,10 @@ def clean_daily(raw: DataFrame, cutoff: date, trading_days_only: bool = True) ->
         .collect()
     )
     if conflicts:
+        df.unpersist()
         shown = "; ".join(f"{r.series} {r.date}: {list(r.prices)}" for r in conflicts)
         raise ValidationError("unique-date", f"dates with different prices: {shown}")
-    return df.select("series", "date", "price")
+    return df
 
 
 def _full_window(value: Column, window: Window, size: int, agg) -> Column:
