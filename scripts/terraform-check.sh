@@ -61,21 +61,28 @@ for f in main.tf variables.tf versions.tf outputs.tf backend.tf; do
   done
 done
 
+# One data dir per directory under .tfbuild/, so directories never share or leave a .terraform/,
+# and each directory is initialised once even when it is both a root and a test directory.
+declare -A initialised=()
+init_once() {
+  local dir=$1
+  export TF_DATA_DIR="$work/${dir//\//_}"
+  [[ -n "${initialised[$dir]:-}" ]] && return 0
+  terraform -chdir="$dir" init -backend=false -input=false -no-color >"$work/init.log" 2>&1 \
+    || { cat "$work/init.log" >&2; die "terraform init failed in $dir"; }
+  initialised[$dir]=1
+}
+
 for root in "${roots[@]}"; do
   [[ -d "$root" ]] || die "Terraform root $root is missing"
   echo "== $root: init -backend=false, validate"
-  # One data dir per root under .tfbuild/, so the roots never share or leave a .terraform/.
-  export TF_DATA_DIR="$work/${root//\//_}"
-  terraform -chdir="$root" init -backend=false -input=false -no-color >"$work/init.log" 2>&1 \
-    || { cat "$work/init.log" >&2; die "terraform init failed in $root"; }
+  init_once "$root"
   terraform -chdir="$root" validate -no-color
 done
 
 for dir in "${test_dirs[@]}"; do
   echo "== $dir: terraform test"
-  export TF_DATA_DIR="$work/test_${dir//\//_}"
-  terraform -chdir="$dir" init -backend=false -input=false -no-color >"$work/init.log" 2>&1 \
-    || { cat "$work/init.log" >&2; die "terraform init failed in $dir"; }
+  init_once "$dir"
   terraform -chdir="$dir" test -no-color
 done
 

@@ -7,12 +7,14 @@ formula on either side fails one of the two.
 """
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 from ipeacast.deploy import collect_artifacts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "infra" / "stack" / "tests" / "fixtures"
-# The stack's artifact roles and the file each one is (local artifact_patterns in infra/stack/main.tf).
+# The stack's artifact roles and their files (local artifact_patterns, infra/stack/main.tf).
 ROLE_FILES = {
     "wheel": "ipeacast-0.1.0-py3-none-any.whl",
     "lambda_zip": "lambda.zip",
@@ -39,3 +41,42 @@ def test_keys_change_when_the_content_changes(tmp_path):
 
     assert before["extract.py"] != after["extract.py"]
     assert after["extract.py"].endswith("/extract.py")
+
+
+def test_terraform_check_initialises_each_directory_once(tmp_path):
+    # infra/bootstrap is both validated and tested: one data dir and one `init` for it. A fake
+    # terraform records the calls (the real run is `make terraform-check`).
+    root = Path(__file__).resolve().parents[1]
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "calls.log"
+    fake = bindir / "terraform"
+    fake.write_text(f'#!/bin/sh\necho "data=$TF_DATA_DIR $*" >> "{log}"\n')
+    fake.chmod(0o755)
+    mirror = tmp_path / "mirror"
+    (mirror / "registry.terraform.io" / "hashicorp" / "aws").mkdir(parents=True)
+
+    result = subprocess.run(
+        ["bash", "scripts/terraform-check.sh"],
+        cwd=root,
+        env={
+            **os.environ,
+            "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
+            "TF_PLUGIN_MIRROR": str(mirror),
+            "TF_CHECK_DIR": str(tmp_path / "work"),
+        },
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stderr
+    calls = [line.split() for line in log.read_text().splitlines()]
+    inits = [c[1] for c in calls if c[2] == "init"]
+    assert sorted(inits) == sorted(
+        f"-chdir={d}"
+        for d in ("infra/bootstrap", "environments/dev", "environments/prod", "infra/stack")
+    )
+    data_dirs = {c[1]: {x[0] for x in calls if x[1] == c[1]} for c in calls if c[1] != "fmt"}
+    assert all(len(dirs) == 1 for dirs in data_dirs.values()), data_dirs
+    tested = [c[1] for c in calls if c[2] == "test"]
+    assert tested == ["-chdir=infra/stack", "-chdir=infra/bootstrap"]
