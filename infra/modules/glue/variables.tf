@@ -174,7 +174,7 @@ variable "log_retention_days" {
 }
 
 variable "additional_python_modules" {
-  description = "PyPI requirements installed with the wheel (--no-deps: only what Glue 5.0 does not bundle). Keep in step with pyproject.toml."
+  description = "PyPI requirements installed with the wheel (--no-deps: only what Glue 5.0 does not bundle). Same pins as pyproject.toml (tests/test_infra_artifacts.py checks)."
   type        = list(string)
   default     = ["ipeadatapy==0.1.9"]
 
