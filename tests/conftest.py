@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +53,3 @@ def price_csv(tmp_path) -> Path:
     path = tmp_path / "prices.csv"
     path.write_bytes(eia_csv(synthetic_prices("2012-01-02", 2350, seed=11)))
     return path
-
-
-RUN_DATE = date(2021, 6, 30)

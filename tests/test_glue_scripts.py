@@ -26,6 +26,20 @@ def _script(name: str):
     return module
 
 
+@pytest.fixture
+def fake_glue(monkeypatch):
+    """Install a fake `awsglue.utils` whose getResolvedOptions is the function given."""
+
+    def install(get_resolved_options) -> None:
+        awsglue = types.ModuleType("awsglue")
+        utils = types.ModuleType("awsglue.utils")
+        utils.getResolvedOptions = get_resolved_options
+        monkeypatch.setitem(sys.modules, "awsglue", awsglue)
+        monkeypatch.setitem(sys.modules, "awsglue.utils", utils)
+
+    return install
+
+
 def _argv(name: str, lake: Path, *extra: str) -> list[str]:
     return [
         f"{name}.py",
@@ -106,7 +120,7 @@ def test_optional_arguments_reach_the_run_config():
     assert (cfg.as_of, cfg.run_id, cfg.min_months) == (date(2021, 6, 15), "r-1", 12)
 
 
-def test_on_glue_the_arguments_come_from_get_resolved_options(monkeypatch):
+def test_on_glue_the_arguments_come_from_get_resolved_options(fake_glue):
     asked: list[list[str]] = []
 
     def get_resolved_options(argv, names):
@@ -120,12 +134,7 @@ def test_on_glue_the_arguments_come_from_get_resolved_options(monkeypatch):
             out[name] = argv[argv.index(flag) + 1]
         return out
 
-    awsglue = types.ModuleType("awsglue")
-    utils = types.ModuleType("awsglue.utils")
-    utils.getResolvedOptions = get_resolved_options
-    monkeypatch.setitem(sys.modules, "awsglue", awsglue)
-    monkeypatch.setitem(sys.modules, "awsglue.utils", utils)
-
+    fake_glue(get_resolved_options)
     cfg = parse_job_args(_argv("load", Path("/tmp/lake")))
     assert asked == [["series", "run_date", "lake", "run_id"]]
     assert cfg.run_id == "20210630-120000" and cfg.series == "TEST1"
@@ -161,15 +170,11 @@ def test_extract_with_lake_prefix_writes_only_under_it(price_csv, tmp_path):
     assert list((lake / "smoke" / "raw" / "series=TEST1" / "run_date=2021-06-30").glob("sha256=*"))
 
 
-def test_on_glue_lake_prefix_comes_from_get_resolved_options(monkeypatch):
+def test_on_glue_lake_prefix_comes_from_get_resolved_options(fake_glue):
     def get_resolved_options(argv, names):
         return {name: argv[argv.index(f"--{name}") + 1] for name in names}
 
-    awsglue = types.ModuleType("awsglue")
-    utils = types.ModuleType("awsglue.utils")
-    utils.getResolvedOptions = get_resolved_options
-    monkeypatch.setitem(sys.modules, "awsglue", awsglue)
-    monkeypatch.setitem(sys.modules, "awsglue.utils", utils)
+    fake_glue(get_resolved_options)
 
     cfg = parse_job_args(_argv("load", Path("/tmp/lake"), "--lake_prefix", "smoke"))
     assert cfg.lake == "/tmp/lake/smoke"

@@ -136,6 +136,18 @@ def test_an_unreadable_source_is_one_clear_error_line_not_a_traceback(tmp_path, 
     assert str(source) in err[0] and "Not a directory" in err[0]
 
 
+def test_step_log_times_every_step_but_keeps_only_the_outputs_asked_for(capsys):
+    from ipeacast.pipeline import StepLog
+
+    steps = StepLog()
+    assert steps.run("extract", lambda: {"rows": 3}) == {"rows": 3}
+    session = object()
+    assert steps.run("spark", lambda: session, output=False) is session
+    assert steps.outputs == {"extract": {"rows": 3}}
+    out = capsys.readouterr().out
+    assert "[extract] done in" in out and "[spark] done in" in out
+
+
 def test_bad_dates_are_named(tmp_path, capsys):
     assert run("--as-of", "2021-02-30", "--lake", str(tmp_path)) == 1
     assert "--as-of must be a date" in capsys.readouterr().err

@@ -20,6 +20,7 @@ print("master=" + spark.sparkContext.master)
 print("shuffle=" + spark.conf.get("spark.sql.shuffle.partitions"))
 print("inference=" + spark.conf.get("spark.sql.sources.partitionColumnTypeInference.enabled"))
 print("tz=" + spark.conf.get("spark.sql.session.timeZone"))
+print("adaptive=" + spark.conf.get("spark.sql.adaptive.enabled"))
 """
 
 
@@ -39,6 +40,7 @@ def test_a_plain_python_process_gets_local_mode_with_our_settings(tmp_path):
     assert got["master"] == "local[*]"
     assert got["shuffle"] == "2"
     assert got["inference"] == "false" and got["tz"] == "UTC"
+    assert got["adaptive"] == "true"  # Spark's default since 3.2: we need not set it
 
 
 def test_under_spark_submit_the_cluster_configuration_wins(tmp_path):

@@ -148,3 +148,9 @@ def test_a_failed_local_write_leaves_no_temporary_file(tmp_path, monkeypatch):
     with pytest.raises(StorageError, match="No space left on device"):
         storage.write_bytes(str(tmp_path / "a.json"), b"{}")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("uri", ["lake/raw", "/tmp/lake", "c:/lake", "D:/lake", "file:///tmp/x"])
+def test_paths_and_drive_letters_are_local_files(uri):
+    assert storage.parse(uri).scheme == "file"
+    assert storage.parse(uri).bucket == ""

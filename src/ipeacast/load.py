@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import date
+from typing import NoReturn
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -21,7 +22,6 @@ from ipeacast.errors import StorageError, ValidationError
 
 log = logging.getLogger(__name__)
 
-KEY = ("series", "month")
 SHOW = 5  # offending rows named in an error
 
 
@@ -83,7 +83,7 @@ def validate_final(df: DataFrame, min_months: int) -> dict:
     )
     for rule, _, what in rules:
         if any(row[rule] for row in summary):
-            _check(
+            _reject(
                 flagged.where(F.col(f"`_{rule}`")).drop(*[f"_{r}" for r, _, _ in rules]), rule, what
             )
     short = [r for r in summary if (r.complete_months or 0) < min_months]
@@ -93,11 +93,10 @@ def validate_final(df: DataFrame, min_months: int) -> dict:
     return {r.series: r.complete_months for r in summary}
 
 
-def _check(offending: DataFrame, rule: str, what: str) -> None:
-    rows = offending.limit(SHOW).collect()
-    if rows:
-        shown = "; ".join(str(r.asDict()) for r in rows)
-        raise ValidationError(rule, f"{what}: {shown}")
+def _reject(offending: DataFrame, rule: str, what: str) -> NoReturn:
+    """Raise the rule's ValidationError with the first offending rows (the summary counted some)."""
+    shown = "; ".join(str(r.asDict()) for r in offending.limit(SHOW).collect())
+    raise ValidationError(rule, f"{what}: {shown}")
 
 
 def publish_by_series(

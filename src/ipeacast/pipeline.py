@@ -7,19 +7,22 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ipeacast import DEFAULT_SERIES, extract, lake
 from ipeacast.config import RunConfig, parse_date
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
-def extract_step(cfg: RunConfig, fetch: Callable[[str], extract.Fetched] | None = None) -> dict:
+
+def extract_step(cfg: RunConfig) -> dict:
     """Fetch the series (or read --source) and store the raw snapshot; returns what it stored."""
     if cfg.source:
         fetched = extract.read_source_file(cfg.source)
     else:
-        fetched = (fetch or extract.fetch_ipeadata)(cfg.series)
+        fetched = extract.fetch_ipeadata(cfg.series)
     snap = extract.store_snapshot(fetched, cfg.lake, cfg.series, cfg.run_date)
     return {
         "raw": snap.uri,
@@ -93,35 +96,35 @@ def publish_step(cfg: RunConfig, model_dir: str) -> dict:
 
 @dataclass
 class StepLog:
-    """Times each step and keeps what it wrote, for the run summary."""
+    """Prints how long each step took and keeps the outputs worth showing in the run summary."""
 
-    echo: Callable[[str], None] = print
     outputs: dict = field(default_factory=dict)
 
-    def run(self, name: str, fn: Callable[[], dict]) -> dict:
-        self.echo(f"[{name}] ...")
+    def run(self, name: str, fn: Callable[[], T], output: bool = True) -> T:
+        """Run and time `fn`; with `output`, its result (a dict) goes into `outputs[name]`."""
+        print(f"[{name}] ...")
         start = time.perf_counter()
         result = fn()
-        self.echo(f"[{name}] done in {time.perf_counter() - start:.1f}s")
-        self.outputs[name] = result
+        print(f"[{name}] done in {time.perf_counter() - start:.1f}s")
+        if output:
+            self.outputs[name] = result
         return result
 
 
-def run_pipeline(cfg: RunConfig, echo: Callable[[str], None] = print) -> dict:
+def run_pipeline(cfg: RunConfig) -> dict:
     """extract -> transform -> load -> train -> publish, locally, with one SparkSession."""
     import tempfile
 
-    steps = StepLog(echo)
-    steps.run("extract", lambda: extract_step(cfg))
     from ipeacast.spark import get_spark
 
-    spark = steps.run("spark", lambda: {"session": get_spark()})["session"]
-    steps.outputs.pop("spark")
+    steps = StepLog()
+    steps.run("extract", lambda: extract_step(cfg))
+    spark = steps.run("spark", get_spark, output=False)  # timed: the JVM start is a cost
     steps.run("transform", lambda: transform_step(spark, cfg))
     steps.run("load", lambda: load_step(spark, cfg))
     with tempfile.TemporaryDirectory(prefix="ipeacast-opt-ml-") as work_dir:
-        model_dir = steps.run("train", lambda: train_step(cfg, work_dir))["model_dir"]
-        steps.outputs.pop("train")
+        # the model folder is temporary: publish's outputs name where its files went
+        model_dir = steps.run("train", lambda: train_step(cfg, work_dir), output=False)["model_dir"]
         steps.run("publish", lambda: publish_step(cfg, model_dir))
     return steps.outputs
 

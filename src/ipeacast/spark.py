@@ -8,15 +8,12 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 # Local mode only: small shuffles (one local run handles one to a few thousand series). On Glue,
-# the job's own configuration (and adaptive query execution) decides instead.
+# the job's own configuration decides instead.
 LOCAL_CONF = {
-    "spark.sql.shuffle.partitions": os.environ.get("IPEACAST_SHUFFLE_PARTITIONS", "2"),
-    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.shuffle.partitions": "2",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.driver.memory": os.environ.get("IPEACAST_DRIVER_MEMORY", "2g"),
-    "spark.sql.sources.partitionOverwriteMode": "dynamic",
-    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
 # Settings our code relies on, applied to any session (local or Glue): dates are computed in UTC,
 # pandas frames go through Arrow, and series codes in `series=<code>` folders stay strings even
@@ -45,7 +42,7 @@ def get_spark(app_name: str = "ipeacast") -> SparkSession:
     if not launched_by_spark_submit():
         # Local mode: bind to loopback (no network needed) before the JVM starts.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        builder = builder.master(os.environ.get("IPEACAST_SPARK_MASTER", "local[*]"))
+        builder = builder.master("local[*]")
         log4j = Path(__file__).with_name("log4j2.properties")
         java_options = [f"-Dlog4j2.configurationFile=file:{log4j}"]
         if os.environ.get("IPEACAST_JVM", "quick") == "quick":

@@ -42,7 +42,7 @@ def parse(uri: str | os.PathLike) -> Location:
         return Location("s3", parsed.netloc, parsed.path.lstrip("/"))
     if parsed.scheme == "file":
         return Location("file", "", str(Path(parsed.path).resolve()))
-    if parsed.scheme in ("", "c", "d") or len(parsed.scheme) == 1:
+    if len(parsed.scheme) <= 1:  # no scheme, or a Windows drive letter (C:\...)
         return Location("file", "", str(Path(text).resolve()))
     raise StorageError(f"unsupported storage URI {text!r}: use a path, file:// or s3://")
 
