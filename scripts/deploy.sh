@@ -75,9 +75,14 @@ PY
 # What `stage` put in place for ENV (image tag + dist/ content), so ensure-staged can skip it.
 staged_marker="${TF_BUILD_DIR:-.tfbuild}/$env/staged"
 fingerprint() {
-  echo "image_tag=$IMAGE_TAG"
-  [ -d "$DIST" ] && (cd "$DIST" && find . -type f ! -name '.*' -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
-  return 0
+  python3 - "$IMAGE_TAG" "$DIST" <<'PY'
+import hashlib, pathlib, sys
+tag, dist = sys.argv[1], pathlib.Path(sys.argv[2])
+print(f"image_tag={tag}")
+files = sorted(p for p in dist.rglob("*") if p.is_file() and not p.name.startswith("."))
+for path in files:
+    print(hashlib.sha256(path.read_bytes()).hexdigest(), path.relative_to(dist).as_posix())
+PY
 }
 
 # push-image + upload-artifacts with the outputs read once, then remember what was staged.
