@@ -228,3 +228,16 @@ def test_an_unreadable_source_file_is_a_source_format_error_naming_it(tmp_path):
     inside = str(blocker / "prices.csv")
     with pytest.raises(SourceFormatError, match=rf"source {inside} cannot be read: .*Not a dir"):
         extract.read_source_file(inside)
+
+
+def test_storing_an_odata_snapshot_decodes_the_payload_once(tmp_path, monkeypatch):
+    from ipeacast.errors import SourceFormatError
+
+    decoded = []
+    original = json.loads
+    monkeypatch.setattr(json, "loads", lambda *a, **k: decoded.append(1) or original(*a, **k))
+    odata = extract.Fetched(json.dumps(VALUES).encode(), VALUES_URL, "odata-json")
+    assert extract.store_snapshot(odata, str(tmp_path), CODE, "2024-01-04").created
+    assert len(decoded) == 1  # was 2: parse, then series_code decoded it again
+    with pytest.raises(SourceFormatError, match=f"holds series {CODE}, not EIA366_PWTI366"):
+        extract.store_snapshot(odata, str(tmp_path), "EIA366_PWTI366", "2024-01-05")

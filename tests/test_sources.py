@@ -101,10 +101,29 @@ def test_duplicate_dates_are_left_to_the_transform_rule():
 
 
 def test_sources_that_name_their_series_report_it():
-    assert sources.series_code((FIXTURES / "odata_sample.json").read_bytes()) == "EIA366_PBRENT366"
+    odata = (FIXTURES / "odata_sample.json").read_bytes()
+    assert sources.parse_source(odata).series == "EIA366_PBRENT366"
     export = (FIXTURES / "ipeadata_export_sample.csv").read_bytes()
-    assert sources.series_code(export) == "EIA366_PBRENT366"
-    assert sources.series_code(b"date,price_usd\n2020-01-02,1\n") is None  # EIA CSV: no code
+    assert sources.parse_source(export).series == "EIA366_PBRENT366"
+    eia = b"date,price_usd\n2020-01-02,1\n"
+    assert sources.parse_source(eia).series is None  # EIA CSV: no code
+    for data in (odata, export, eia):  # the same observations as parse()
+        pd.testing.assert_frame_equal(sources.parse_source(data).observations, sources.parse(data))
+
+
+def test_an_export_header_without_a_code_names_no_series():
+    data = "Data;Preço - petróleo bruto;\r\n17/02/2017;55,65;\r\n".encode()
+    assert sources.parse_source(data).series is None
+
+
+def test_the_payload_is_decoded_once_for_observations_and_series_code(monkeypatch):
+    import json
+
+    decoded = []
+    original = json.loads
+    monkeypatch.setattr(json, "loads", lambda *a, **k: decoded.append(1) or original(*a, **k))
+    sources.parse_source((FIXTURES / "odata_sample.json").read_bytes(), "values.json")
+    assert len(decoded) == 1
 
 
 def test_a_payload_mixing_series_is_rejected():
@@ -112,5 +131,5 @@ def test_a_payload_mixing_series_is_rejected():
         b'{"value": [{"SERCODIGO": "A", "VALDATA": "2020-01-02", "VALVALOR": 1},'
         b' {"SERCODIGO": "B", "VALDATA": "2020-01-03", "VALVALOR": 2}]}'
     )
-    with pytest.raises(SourceFormatError, match="mixes several series"):
-        sources.series_code(data, "mixed.json")
+    with pytest.raises(SourceFormatError, match=r"mixed\.json mixes several series: \['A', 'B'\]"):
+        sources.parse_source(data, "mixed.json")

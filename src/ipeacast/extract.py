@@ -172,8 +172,8 @@ def store_snapshot(
     fetched: Fetched, lake_root: str, series: str, run_date, now: datetime | None = None
 ) -> Snapshot:
     """Store the payload under raw/ unless an identical snapshot exists; point _latest at it."""
-    observations = sources.parse(fetched.payload, fetched.source, fetched.fmt)  # reject bad input
-    named = sources.series_code(fetched.payload, fetched.source, fetched.fmt)
+    parsed = sources.parse_source(fetched.payload, fetched.source, fetched.fmt)  # rejects bad input
+    observations, named = parsed.observations, parsed.series
     if named is not None and named != series:
         raise SourceFormatError(
             f"{fetched.source} holds series {named}, not {series}: pass --series {named} "

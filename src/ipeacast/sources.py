@@ -21,6 +21,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
@@ -58,40 +59,33 @@ def detect_format(data: bytes, name: str = "source") -> str:
     )
 
 
-def parse(data: bytes, name: str = "source", fmt: str | None = None) -> pd.DataFrame:
-    """Parse any supported format into columns `date` (datetime64) and `price` (float64)."""
+@dataclass(frozen=True)
+class Parsed:
+    """A parsed source: its observations and the series code it names itself, if any."""
+
+    observations: pd.DataFrame  # columns date (datetime64), price (float64)
+    # OData SERCODIGO or the web export's header; None for an EIA-style CSV, which carries no
+    # code (the caller's --series is the only label it has).
+    series: str | None
+
+
+def parse_source(data: bytes, name: str = "source", fmt: str | None = None) -> Parsed:
+    """Parse any supported format, in one pass, into its observations and its series code."""
     fmt = fmt or detect_format(data, name)
     if fmt == EIA_CSV:
-        rows = _parse_eia_csv(_decode(data, name), name)
+        rows, code = _parse_eia_csv(_decode(data, name), name), None
     elif fmt == IPEADATA_EXPORT:
-        rows = _parse_ipeadata_export(_decode(data, name), name)
+        rows, code = _parse_ipeadata_export(_decode(data, name), name)
     elif fmt == ODATA_JSON:
-        rows = _parse_odata_json(data, name)
+        rows, code = _parse_odata_json(data, name)
     else:
         raise SourceFormatError(f"{name}: unknown format {fmt!r}; known: {', '.join(FORMATS)}")
-    return _to_frame(rows, name)
+    return Parsed(_to_frame(rows, name), code)
 
 
-def series_code(data: bytes, name: str = "source", fmt: str | None = None) -> str | None:
-    """The series code a source names itself (OData SERCODIGO, web export header), if any.
-
-    An EIA-style CSV carries no code: the caller's --series is the only label it has.
-    """
-    fmt = fmt or detect_format(data, name)
-    if fmt == IPEADATA_EXPORT:
-        header = _decode(data, name).lstrip().splitlines()[0]
-        match = _EXPORT_CODE.search(header)
-        return match.group(1) if match else None
-    if fmt == ODATA_JSON:
-        try:
-            values = json.loads(data.decode("utf-8-sig")).get("value") or []
-        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-            return None  # parse() reports the malformed payload
-        codes = {v.get("SERCODIGO") for v in values if isinstance(v, dict)} - {None}
-        if len(codes) > 1:
-            raise SourceFormatError(f"{name} mixes several series: {sorted(codes)}")
-        return codes.pop() if codes else None
-    return None
+def parse(data: bytes, name: str = "source", fmt: str | None = None) -> pd.DataFrame:
+    """Parse any supported format into columns `date` (datetime64) and `price` (float64)."""
+    return parse_source(data, name, fmt).observations
 
 
 # The web export's value column ends with the series code: "... (EIA) - EIA366_PBRENT366;"
@@ -134,8 +128,11 @@ def _parse_eia_csv(text: str, name: str) -> list[tuple[str, date, float]]:
     return out
 
 
-def _parse_ipeadata_export(text: str, name: str) -> list[tuple[str, date, float]]:
+def _parse_ipeadata_export(
+    text: str, name: str
+) -> tuple[list[tuple[str, date, float]], str | None]:
     lines = list(_rows(text))
+    match = _EXPORT_CODE.search(lines[0][1])
     out = []
     for number, line in lines[1:]:
         fields = line.split(";")
@@ -157,10 +154,10 @@ def _parse_ipeadata_export(text: str, name: str) -> list[tuple[str, date, float]
             ) from exc
         where = f"line {number}"
         out.append((where, day, _parse_number(fields[1], name, where, decimal_comma=True)))
-    return out
+    return out, match.group(1) if match else None
 
 
-def _parse_odata_json(data: bytes, name: str) -> list[tuple[str, date, float]]:
+def _parse_odata_json(data: bytes, name: str) -> tuple[list[tuple[str, date, float]], str | None]:
     try:
         payload = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -168,9 +165,12 @@ def _parse_odata_json(data: bytes, name: str) -> list[tuple[str, date, float]]:
     if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
         raise SourceFormatError(f"{name}: JSON has no 'value' list (not an OData response)")
     out = []
+    codes = set()
     for index, item in enumerate(payload["value"]):
         if not isinstance(item, dict) or "VALDATA" not in item or "VALVALOR" not in item:
             raise SourceFormatError(f"{name} value[{index}]: missing VALDATA or VALVALOR")
+        if item.get("SERCODIGO") is not None:
+            codes.add(item["SERCODIGO"])
         raw_date = item["VALDATA"]
         if not isinstance(raw_date, str) or len(raw_date) < 10:
             raise SourceFormatError(f"{name} value[{index}]: invalid VALDATA {raw_date!r}")
@@ -185,7 +185,9 @@ def _parse_odata_json(data: bytes, name: str) -> list[tuple[str, date, float]]:
         else:
             price = _parse_number(str(value), name, where, decimal_comma=False)
         out.append((where, day, price))
-    return out
+    if len(codes) > 1:
+        raise SourceFormatError(f"{name} mixes several series: {sorted(codes)}")
+    return out, codes.pop() if codes else None
 
 
 def _parse_iso_date(text: str, name: str, where: str) -> date:
