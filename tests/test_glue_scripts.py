@@ -232,3 +232,24 @@ def test_check_lake_prefix_lives_in_lake_and_glue_args_uses_it():
         lake.check_lake_prefix("s" * 33, "field")
     with pytest.raises(ConfigError, match="must be empty or 1-32"):
         lake.check_lake_prefix(None)
+
+
+def test_min_months_must_be_an_integer_named_as_the_job_spells_it():
+    base = ["x.py", "--series", "S", "--run_date", "2021-06-30", "--lake", "l"]
+    with pytest.raises(ConfigError, match=r"^--min_months must be an integer: 'ten'$"):
+        parse_job_args([*base, "--min_months", "ten"])
+
+
+def test_run_config_from_strings_is_the_one_builder_for_cli_and_glue():
+    from ipeacast.config import RunConfig
+
+    cfg = RunConfig.from_strings("S", "l", run_date="", as_of="2021-06-15", run_id="", source="")
+    assert (cfg.run_date, cfg.as_of, cfg.source) == (date(2021, 6, 15), date(2021, 6, 15), None)
+    assert cfg.run_id.startswith("20210615-")  # derived from the run date
+    with pytest.raises(ConfigError, match=r"^--run-date must be a date"):
+        RunConfig.from_strings("S", "l", run_date="30/06/2021")
+    with pytest.raises(ConfigError, match=r"^--run_date must be a date"):
+        RunConfig.from_strings("S", "l", run_date="30/06/2021", separator="_")
+    with pytest.raises(ConfigError, match=r"^--as_of must be a date"):
+        RunConfig.from_strings("S", "l", as_of="x", separator="_")
+    assert RunConfig.from_strings("S", "l", min_months="12").min_months == 12

@@ -151,6 +151,19 @@ def test_step_log_times_every_step_but_keeps_only_the_outputs_asked_for(capsys):
 def test_bad_dates_are_named(tmp_path, capsys):
     assert run("--as-of", "2021-02-30", "--lake", str(tmp_path)) == 1
     assert "--as-of must be a date" in capsys.readouterr().err
+    assert run("--run-date", "2021-13-01", "--lake", str(tmp_path)) == 1
+    assert "--run-date must be a date YYYY-MM-DD, got '2021-13-01'" in capsys.readouterr().err
+
+
+def test_the_run_date_defaults_to_the_as_of_date():
+    import argparse
+
+    from ipeacast.pipeline import config_from_args, register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    cfg = config_from_args(parser.parse_args(["run", "--as-of", "2019-12-31", "--run-id", "r1"]))
+    assert (str(cfg.run_date), str(cfg.as_of), cfg.run_id) == ("2019-12-31", "2019-12-31", "r1")
 
 
 def test_verbose_shows_the_traceback(tmp_path):

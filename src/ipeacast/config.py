@@ -47,6 +47,49 @@ class RunConfig:
         if self.min_months < 1:
             raise ConfigError(f"min_months must be >= 1, got {self.min_months}")
 
+    @classmethod
+    def from_strings(
+        cls,
+        series: str,
+        lake: str,
+        run_date: str | None = None,
+        as_of: str | None = None,
+        run_id: str | None = None,
+        source: str | None = None,
+        min_months: str | None = None,
+        separator: str = "-",
+    ) -> RunConfig:
+        """A RunConfig from command-line or job arguments: strings, None or "" when not given.
+
+        Errors name the argument as the caller spells it: `--run-date` for the CLI (separator
+        "-"), `--run_date` for a Glue job (separator "_"). The run date defaults to the as-of
+        date, else today; the run id to one derived from the run date and the time.
+        """
+
+        def flag(name: str) -> str:
+            return "--" + name.replace("_", separator)
+
+        as_of_date = parse_date(as_of or None, flag("as_of"))
+        kwargs: dict = {
+            "series": series,
+            "lake": lake,
+            "source": source or None,
+            "as_of": as_of_date,
+        }
+        day = parse_date(run_date or None, flag("run_date")) or as_of_date
+        if day is not None:
+            kwargs["run_date"] = day
+        if run_id:
+            kwargs["run_id"] = run_id
+        if min_months:
+            try:
+                kwargs["min_months"] = int(min_months)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{flag('min_months')} must be an integer: {min_months!r}"
+                ) from exc
+        return cls(**kwargs)
+
     @property
     def cutoff(self) -> date:
         """The last date whose observations may be used: the as-of date, else the run date."""

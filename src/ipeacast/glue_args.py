@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ipeacast.config import RunConfig, parse_date
+from ipeacast.config import RunConfig
 from ipeacast.errors import ConfigError, IpeacastError
 from ipeacast.lake import check_lake_prefix, join
 
@@ -93,23 +93,16 @@ def parse_job_args(argv: Sequence[str] | None = None) -> RunConfig:
         if not values.get(name):
             raise ConfigError(f"Glue job argument --{name} is required")
     prefix = check_lake_prefix(values.get("lake_prefix", ""), "Glue job argument --lake_prefix")
-    kwargs: dict[str, Any] = {
-        "series": values["series"],
-        "lake": join(values["lake"], prefix),
-        "run_date": parse_date(values["run_date"], "--run_date"),
-    }
-    if values.get("as_of"):
-        kwargs["as_of"] = parse_date(values["as_of"], "--as_of")
-    if values.get("run_id"):
-        kwargs["run_id"] = values["run_id"]
-    if values.get("source"):
-        kwargs["source"] = values["source"]
-    if values.get("min_months"):
-        try:
-            kwargs["min_months"] = int(values["min_months"])
-        except ValueError as exc:
-            raise ConfigError(f"--min_months must be an integer: {values['min_months']!r}") from exc
-    return RunConfig(**kwargs)
+    return RunConfig.from_strings(
+        series=values["series"],
+        lake=join(values["lake"], prefix),
+        run_date=values["run_date"],
+        as_of=values.get("as_of"),
+        run_id=values.get("run_id"),
+        source=values.get("source"),
+        min_months=values.get("min_months"),
+        separator="_",
+    )
 
 
 def run_step(

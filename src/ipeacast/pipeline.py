@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ipeacast import DEFAULT_SERIES, extract, lake
-from ipeacast.config import RunConfig, parse_date
+from ipeacast.config import RunConfig
 
 log = logging.getLogger(__name__)
 
@@ -130,14 +130,14 @@ def run_pipeline(cfg: RunConfig) -> dict:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    as_of = parse_date(args.as_of, "--as-of")
-    run_date = parse_date(args.run_date, "--run-date") or as_of
-    kwargs = {"series": args.series, "lake": args.lake, "source": args.source, "as_of": as_of}
-    if run_date is not None:
-        kwargs["run_date"] = run_date
-    if args.run_id:
-        kwargs["run_id"] = args.run_id
-    return RunConfig(**kwargs)
+    return RunConfig.from_strings(
+        series=args.series,
+        lake=args.lake,
+        run_date=args.run_date,
+        as_of=args.as_of,
+        run_id=args.run_id,
+        source=args.source,
+    )
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
