@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 from ipeacast import DEFAULT_SERIES
 from ipeacast.config import default_run_id
 from ipeacast.errors import ConfigError, IpeacastError
+from ipeacast.lake import check_lake_prefix
 
 log = logging.getLogger(__name__)
 
@@ -418,8 +419,6 @@ def run_input(
 
     Input contract of the state machine: `{"series", "run_id"?, "run_date"?, "lake_prefix"?}`.
     """
-    from ipeacast.training_job import check_lake_prefix
-
     run_date = run_date or datetime.now(UTC).date()
     payload: dict[str, Any] = {
         "series": series,

@@ -17,7 +17,7 @@ from typing import Any
 
 from ipeacast.config import parse_date
 from ipeacast.errors import ConfigError
-from ipeacast.lake import check_series, join, partition
+from ipeacast.lake import check_lake_prefix, check_run_id, check_series, join, partition
 from ipeacast.trainer import CHANNEL, HYPERPARAMETERS
 
 # The keys of the request, in the order the state machine's Train state lists them. The
@@ -40,10 +40,6 @@ REQUEST_KEYS = (
 RUN_HYPERPARAMETERS = frozenset(k for k, (_, fld, _) in HYPERPARAMETERS.items() if fld is None)
 JOB_NAME_MAX = 63
 _JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$")
-# The execution input's lake_prefix: empty (the real lake) or a short folder such as "smoke".
-LAKE_PREFIX_MAX = 32
-_LAKE_PREFIX_RE = re.compile(r"[a-z0-9-]{0,32}")
 EXECUTION_MAX = 2048  # an execution ARN (state machine ARN + execution name) fits easily
 _ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -208,20 +204,6 @@ def lake_root_from_env(environ: Mapping[str, str]) -> str:
     return s3_lake_root(bucket, environ.get("LAKE_PREFIX", "").strip())
 
 
-def check_lake_prefix(value: Any, what: str = "lake_prefix") -> str:
-    """The run's lake prefix: empty, or 1-32 lower-case letters, digits or '-'; else ConfigError.
-
-    The state machine passes it to every step; each joins it to its lake root
-    (`s3://bucket` + `smoke` -> `s3://bucket/smoke`), so a smoke run writes only under smoke/.
-    """
-    if not isinstance(value, str) or not _LAKE_PREFIX_RE.fullmatch(value):
-        raise ConfigError(
-            f"{what} {value!r} must be empty or 1-{LAKE_PREFIX_MAX} lower-case letters, digits "
-            "or '-'"
-        )
-    return value
-
-
 @dataclass(frozen=True)
 class RunInput:
     """The run fields every Lambda action receives from the state machine."""
@@ -247,11 +229,7 @@ class RunInput:
             check_series(series)
         except ConfigError as exc:
             raise ConfigError(f"training input field 'series': {exc}") from exc
-        if not _RUN_ID_RE.fullmatch(event["run_id"]):
-            raise ConfigError(
-                f"training input field 'run_id' {event['run_id']!r} must be 1-48 letters, digits "
-                "or '-', starting with a letter or digit"
-            )
+        check_run_id(event["run_id"], "training input field 'run_id'")
         run_date = parse_date(event["run_date"], "training input field 'run_date'")
         lake_prefix = check_lake_prefix(
             event.get("lake_prefix", ""), "training input field 'lake_prefix'"
