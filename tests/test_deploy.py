@@ -360,7 +360,7 @@ def test_smoke_input_writes_under_smoke_with_a_smoke_run_id():
 @pytest.fixture
 def pipeline(aws, monkeypatch):
     import moto_patches
-    from test_state_machine import _lambda_zip
+    from pipeline_stack import create_stack
 
     from ipeacast.state_machine import render
 
@@ -369,44 +369,14 @@ def pipeline(aws, monkeypatch):
     with moto_patches.patched() as patched:
         bucket = "ipeacast-smoke-lake"
         deploy.client("s3").create_bucket(Bucket=bucket)
-        role = deploy.client("iam").create_role(
-            RoleName="ipeacast-smoke", AssumeRolePolicyDocument="{}"
-        )["Role"]["Arn"]
-        glue = deploy.client("glue")
-        for step in ("extract", "transform", "load"):
-            glue.create_job(
-                Name=f"ipeacast-smoke-{step}",
-                Role=role,
-                Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/artifacts/{step}.py"},
-            )
-        lam = deploy.client("lambda")
-
-        def function(name: str, env: dict) -> str:
-            return lam.create_function(
-                FunctionName=name,
-                Runtime="python3.11",
-                Role=role,
-                Handler="handler.handler",
-                Code={"ZipFile": _lambda_zip()},
-                Environment={"Variables": env},
-            )["FunctionArn"]
-
         lambda_env = {
             "LAKE_BUCKET": bucket,
             "TRAINING_IMAGE_URI": "123456789012.dkr.ecr.us-east-1.amazonaws.com/t:" + "a" * 40,
-            "TRAINING_ROLE_ARN": role,
+            "TRAINING_ROLE_ARN": "arn:aws:iam::123456789012:role/ipeacast-smoke-training",
             "ENVIRONMENT": "smoke",
         }
-        variables = {
-            "glue_job_extract": "ipeacast-smoke-extract",
-            "glue_job_transform": "ipeacast-smoke-transform",
-            "glue_job_load": "ipeacast-smoke-load",
-            "prepare_training_lambda_arn": function("ipeacast-smoke-prepare", lambda_env),
-            "publish_lambda_arn": function("ipeacast-smoke-publish", {"LAKE_BUCKET": bucket}),
-            "failure_topic_arn": deploy.client("sns").create_topic(Name="ipeacast-smoke-alerts")[
-                "TopicArn"
-            ],
-        }
+        stack = create_stack(deploy.client, "ipeacast-smoke", bucket, lambda_env)
+        role, variables = stack.role_arn, stack.variables
         deploy.client("stepfunctions").create_state_machine(
             name="ipeacast-smoke-pipeline", definition=render(variables), roleArn=role
         )

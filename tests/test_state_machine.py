@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import time
-import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,6 +24,7 @@ from model_artifacts import model_tarball, run_training_container
 from moto import mock_aws
 from moto.glue.models import glue_backends
 from moto.moto_api import state_manager
+from pipeline_stack import create_stack
 
 from ipeacast import storage
 from ipeacast.errors import ConfigError
@@ -161,13 +161,6 @@ def _write_model_artifact(request: dict) -> None:
     storage.write_bytes(uri, model_tarball(SERIES, hp["run_date"], hp["run_id"]))
 
 
-def _lambda_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.write(ROOT / "src" / "lambda" / "handler.py", "handler.py")
-    return buf.getvalue()
-
-
 LAMBDA_ENV = {
     "LAKE_BUCKET": BUCKET,
     "TRAINING_IMAGE_URI": IMAGE,
@@ -193,28 +186,15 @@ def aws(monkeypatch):
         ns.sqs = boto3.client("sqs", region_name=REGION)
         ns.s3 = boto3.client("s3", region_name=REGION)
         ns.s3.create_bucket(Bucket=BUCKET)
-        iam = boto3.client("iam", region_name=REGION)
-        role = iam.create_role(RoleName="ipeacast-test", AssumeRolePolicyDocument="{}")["Role"]
-        for step in ("extract", "transform", "load"):
-            ns.glue.create_job(
-                Name=f"ipeacast-test-{step}",
-                Role=role["Arn"],
-                Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/artifacts/{step}.py"},
-                ExecutionProperty={"MaxConcurrentRuns": 1},
-            )
-        lam = boto3.client("lambda", region_name=REGION)
-        ns.create_function = lambda name, env: lam.create_function(
-            FunctionName=name,
-            Runtime="python3.11",
-            Role=role["Arn"],
-            Handler="handler.handler",
-            Code={"ZipFile": _lambda_zip()},
-            Environment={"Variables": env},
-        )["FunctionArn"]
-        prep = ns.create_function("ipeacast-test-prepare-training", LAMBDA_ENV)
-        pub = ns.create_function("ipeacast-test-publish", {"LAKE_BUCKET": BUCKET})
+        stack = create_stack(
+            lambda service: boto3.client(service, region_name=REGION),
+            "ipeacast-test",
+            BUCKET,
+            LAMBDA_ENV,
+        )
+        ns.create_function = stack.create_function
         sns = boto3.client("sns", region_name=REGION)
-        topic = sns.create_topic(Name="ipeacast-test-failures")["TopicArn"]
+        topic = stack.variables["failure_topic_arn"]
         queue_url = ns.sqs.create_queue(QueueName="alerts")["QueueUrl"]
         queue_arn = ns.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         sns.subscribe(
@@ -224,13 +204,8 @@ def aws(monkeypatch):
             Attributes={"RawMessageDelivery": "true"},
         )
         ns.queue_url = queue_url
-        ns.variables = {
-            **VARIABLES,
-            "prepare_training_lambda_arn": prep,
-            "publish_lambda_arn": pub,
-            "failure_topic_arn": topic,
-        }
-        ns.role_arn = role["Arn"]
+        ns.variables = stack.variables
+        ns.role_arn = stack.role_arn
         yield ns
 
 
