@@ -442,6 +442,47 @@ def test_smoke_command_fails_with_the_failed_state_and_cause(pipeline, capsys):
     assert [e["action"] for e in pipeline.lambda_events] == ["prepare_training"]
 
 
+RUN_WAIT = [
+    "deploy",
+    "run",
+    "--state-machine",
+    "ipeacast-smoke-pipeline",
+    "--run-id",
+    "20261126-101500",
+    "--run-date",
+    "2026-11-26",
+    "--wait",
+    "--timeout",
+    "120",
+    "--poll",
+    "0.2",
+]
+
+
+def test_run_wait_reports_the_execution_on_the_real_lake(pipeline, capsys):
+    from test_state_machine import _write_model_artifact
+
+    pipeline.on_training = _write_model_artifact
+
+    code = cli.main(RUN_WAIT)
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "status:    SUCCEEDED" in out and "smoke test" not in out
+    assert {e["lake_prefix"] for e in pipeline.lambda_events} == {""}  # not a smoke run
+
+
+def test_run_wait_fails_with_the_failed_state_and_no_smoke_wording(pipeline, capsys):
+    pipeline.on_training = lambda request: "AlgorithmError: champion lost to the baseline"
+
+    code = cli.main(RUN_WAIT)
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "failed state: Train; error: States.TaskFailed" in captured.err
+    assert "smoke test" not in captured.err
+
+
 def test_deploy_script_uploads_to_the_bucket_it_is_given(bucket, dist, tmp_path):
     # scripts/deploy.sh is what `make upload-artifacts ENV=...` runs in the workflows.
     root = Path(__file__).resolve().parents[1]

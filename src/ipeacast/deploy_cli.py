@@ -105,11 +105,10 @@ def _report(result: Any) -> None:
         print(result.failure.describe(), file=sys.stderr)
 
 
-def _smoke(args: argparse.Namespace) -> int:
+def _wait_and_report(args: argparse.Namespace, payload: dict, failed: str | None = None) -> int:
+    """Start an execution, wait, print its outcome; 1 if it failed (`failed: cause` to stderr)."""
     from ipeacast.deploy import SmokeFailed, run_and_wait
 
-    payload = _payload(args, "smoke")
-    print(f"smoke input: {json.dumps(payload)}")
     try:
         result = run_and_wait(
             args.state_machine,
@@ -120,31 +119,28 @@ def _smoke(args: argparse.Namespace) -> int:
         )
     except SmokeFailed as exc:
         _report(exc.result)
-        print(f"ipeacast: smoke test FAILED: {exc}", file=sys.stderr)
+        if failed:
+            print(f"ipeacast: {failed}: {exc}", file=sys.stderr)
         return 1
     _report(result)
-    print("smoke test passed")
     return 0
 
 
+def _smoke(args: argparse.Namespace) -> int:
+    payload = _payload(args, "smoke")
+    print(f"smoke input: {json.dumps(payload)}")
+    code = _wait_and_report(args, payload, failed="smoke test FAILED")
+    if code == 0:
+        print("smoke test passed")
+    return code
+
+
 def _run(args: argparse.Namespace) -> int:
-    from ipeacast.deploy import SmokeFailed, run_and_wait, start_execution
+    from ipeacast.deploy import start_execution
 
     payload = _payload(args, "run")
     print(f"input: {json.dumps(payload)}")
     if not args.wait:
         print(f"execution: {start_execution(args.state_machine, payload, region=args.region)}")
         return 0
-    try:
-        result = run_and_wait(
-            args.state_machine,
-            payload,
-            region=args.region,
-            timeout=args.timeout,
-            poll=args.poll,
-        )
-    except SmokeFailed as exc:
-        _report(exc.result)
-        return 1
-    _report(result)
-    return 0
+    return _wait_and_report(args, payload)
