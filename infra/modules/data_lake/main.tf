@@ -178,6 +178,10 @@ resource "aws_s3_bucket_logging" "lake" {
   bucket        = aws_s3_bucket.lake.id
   target_bucket = aws_s3_bucket.logs.id
   target_prefix = "s3-access/${var.bucket_name}/"
+
+  # S3 refuses PutBucketLogging (InvalidTargetBucketForLogging) until the logs bucket's policy
+  # grants the logging service; the target bucket alone is not enough.
+  depends_on = [aws_s3_bucket_policy.logs]
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "lake" {
