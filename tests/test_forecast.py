@@ -152,6 +152,21 @@ def test_model_file_loads_safely_with_the_champion(result, tmp_path):
     assert len(bundle["estimators"]) == 6
 
 
+def test_the_forecast_file_has_the_declared_columns_and_types(result, tmp_path):
+    import pyarrow.parquet as pq
+
+    from ipeacast import schema
+
+    write_outputs(result, tmp_path)
+    written = pq.read_schema(tmp_path / "forecast.parquet")
+    declared = schema.load(schema.PREDICTIONS)["columns"]
+    assert written.names == [c["name"] for c in declared]
+    assert str(written.field("horizon").type) == "int32"  # the Glue table says `int`
+    assert str(written.field("origin_date").type) == "date32[day]"
+    frame = pq.read_table(tmp_path / "forecast.parquet").to_pandas()
+    assert frame["horizon"].tolist() == list(range(1, 7))
+
+
 def test_too_short_a_series_fails_with_a_reason():
     table = monthly_fixture(periods=300)
     with pytest.raises(TrainingError, match=r"min_calibration|not enough history|volatility"):

@@ -289,6 +289,8 @@ def to_json(obj: Any) -> str:
 
 def write_outputs(result: TrainingResult, model_dir: str | Path) -> dict[str, str]:
     """Write model.skops and the sidecar files to a local model directory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
     import skops.io
 
     out = Path(model_dir)
@@ -297,7 +299,10 @@ def write_outputs(result: TrainingResult, model_dir: str | Path) -> dict[str, st
     (out / "metrics.json").write_text(to_json(result.metrics))
     (out / "features.json").write_text(to_json(result.features))
     (out / "versions.json").write_text(to_json(result.versions))
-    result.forecast.to_parquet(out / "forecast.parquet", index=False)
+    # The published table's file: exactly the declared columns and types (schemas/predictions.json).
+    declared = schema.arrow_schema(schema.PREDICTIONS)
+    table = pa.Table.from_pandas(result.forecast, schema=declared, preserve_index=False)
+    pq.write_table(table, out / "forecast.parquet")
     result.forecast.to_csv(out / "forecast.csv", index=False)
     result.backtest.to_parquet(out / "backtest.parquet", index=False)
     return {name: str(out / name) for name in MODEL_FILES}

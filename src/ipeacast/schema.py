@@ -44,3 +44,21 @@ def spark_schema(name: str):
             for c in load(name)["columns"]
         ]
     )
+
+
+
+def arrow_schema(name: str):
+    """The declared columns as a pyarrow schema (partition keys excluded): what a Parquet file of
+    the table must hold, so that Athena reads it with the Glue table's types (an int64 column
+    under an `int` declaration fails there)."""
+    import pyarrow as pa
+
+    mapping = {
+        "string": pa.string(),
+        "date": pa.date32(),
+        "boolean": pa.bool_(),
+        "int": pa.int32(),
+        "bigint": pa.int64(),
+        "double": pa.float64(),
+    }
+    return pa.schema([pa.field(c["name"], mapping[c["type"]]) for c in load(name)["columns"]])
