@@ -1,0 +1,1 @@
+"""Harness code for the tests and the deploy rehearsal (emulated AWS, moto patches)."""
