@@ -46,7 +46,6 @@ def spark_schema(name: str):
     )
 
 
-
 def arrow_schema(name: str):
     """The declared columns as a pyarrow schema (partition keys excluded): what a Parquet file of
     the table must hold, so that Athena reads it with the Glue table's types (an int64 column
