@@ -159,8 +159,9 @@ def test_the_forecast_file_has_the_declared_columns_and_types(result, tmp_path):
 
     write_outputs(result, tmp_path)
     written = pq.read_schema(tmp_path / "forecast.parquet")
-    declared = schema.load(schema.PREDICTIONS)["columns"]
-    assert written.names == [c["name"] for c in declared]
+    declared = schema.load(schema.PREDICTIONS)
+    keys = [c["name"] for c in declared["partition_keys"]]
+    assert written.names == [*keys, *(c["name"] for c in declared["columns"])]
     assert str(written.field("horizon").type) == "int32"  # the Glue table says `int`
     assert str(written.field("origin_date").type) == "date32[day]"
     frame = pq.read_table(tmp_path / "forecast.parquet").to_pandas()
@@ -193,7 +194,8 @@ def test_publish_writes_predictions_and_model_sidecars(model_dir, tmp_path, resu
     out = publish_forecast(model_dir, str(root), SERIES, "2020-05-17")  # a Path is fine too
     assert out["rows"] == 6
     published = read_predictions(root)
-    pd.testing.assert_frame_equal(published, result.forecast)  # copied as written
+    # copied as written: the frame in the declared types (horizon is an `int` column)
+    pd.testing.assert_frame_equal(published, result.forecast.astype({"horizon": "int32"}))
     pred_part = lake.partition(str(root), "predictions", SERIES, "2020-05-17")
     csv_uri = lake.join(pred_part, "_csv", "forecast.csv")
     csv = pd.read_csv(io.BytesIO(storage.read_bytes(csv_uri)))

@@ -299,8 +299,9 @@ def write_outputs(result: TrainingResult, model_dir: str | Path) -> dict[str, st
     (out / "metrics.json").write_text(to_json(result.metrics))
     (out / "features.json").write_text(to_json(result.features))
     (out / "versions.json").write_text(to_json(result.versions))
-    # The published table's file: exactly the declared columns and types (schemas/predictions.json).
-    declared = schema.arrow_schema(schema.PREDICTIONS)
+    # The published table's file: the declared columns and types (schemas/predictions.json),
+    # after the partition columns the forecast frame carries.
+    declared = schema.arrow_schema(schema.PREDICTIONS, partition_keys=True)
     table = pa.Table.from_pandas(result.forecast, schema=declared, preserve_index=False)
     pq.write_table(table, out / "forecast.parquet")
     result.forecast.to_csv(out / "forecast.csv", index=False)

@@ -46,10 +46,11 @@ def spark_schema(name: str):
     )
 
 
-def arrow_schema(name: str):
-    """The declared columns as a pyarrow schema (partition keys excluded): what a Parquet file of
-    the table must hold, so that Athena reads it with the Glue table's types (an int64 column
-    under an `int` declaration fails there)."""
+def arrow_schema(name: str, partition_keys: bool = False):
+    """The declared columns as a pyarrow schema: what a Parquet file of the table must hold, so
+    that Athena reads it with the Glue table's types (an int64 column under an `int` declaration
+    fails there). With `partition_keys`, the partition columns come first (files that also carry
+    them, as the trainer's forecast does; readers of the table take them from the path)."""
     import pyarrow as pa
 
     mapping = {
@@ -60,4 +61,6 @@ def arrow_schema(name: str):
         "bigint": pa.int64(),
         "double": pa.float64(),
     }
-    return pa.schema([pa.field(c["name"], mapping[c["type"]]) for c in load(name)["columns"]])
+    declared = load(name)
+    fields = (declared["partition_keys"] if partition_keys else []) + declared["columns"]
+    return pa.schema([pa.field(c["name"], mapping[c["type"]]) for c in fields])
