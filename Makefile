@@ -19,7 +19,7 @@ LAKE ?= lake
 RUN_ARGS ?=
 
 .PHONY: help setup deploy-setup node-setup run test lint fmt pytest terraform-check checkov \
-        lint-docker lint-workflows package rehearse clean
+        lint-docker lint-workflows package rehearse static-checks clean
 
 help: ## List the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -66,9 +66,13 @@ $(AWSGLUE_STAMP): $(STAMP)
 run: setup ## Run the whole pipeline locally (extract -> transform -> load -> train -> forecast)
 	$(BIN)/ipeacast run --series $(SERIES) --lake $(LAKE) $(if $(SOURCE),--source $(SOURCE)) $(RUN_ARGS)
 
-test: setup node-setup ## All checks: lint, format, pytest, Terraform, checkov, Dockerfile, workflows
+# pytest and the static checks run side by side (each prints its output when it is done): most
+# of pytest's wall time is the deploy rehearsal waiting on Terraform, which leaves a core free.
+test: setup node-setup $(AWSGLUE_STAMP) ## All checks: lint, format, pytest (with the deploy rehearsal), Terraform, checkov, Dockerfile, workflows
 	$(MAKE) lint
-	$(MAKE) pytest
+	$(MAKE) --jobs=2 --output-sync=target pytest static-checks
+
+static-checks: ## terraform-check, checkov, lint-docker and lint-workflows, one after the other
 	$(MAKE) terraform-check
 	$(MAKE) checkov
 	$(MAKE) lint-docker

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ FAULTS = "glue,lambda,training"
 _REHEARSAL: dict = {}
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: only for tests that will run
 def pytest_collection_modifyitems(session, config, items):
     """Start the deploy rehearsal in the background as soon as a selected test needs it, and run
     the tests that need it last: most of its four minutes are Terraform waiting (S3 lifecycle
@@ -48,9 +50,13 @@ def pytest_collection_modifyitems(session, config, items):
 
 def pytest_sessionfinish(session, exitstatus):
     proc = _REHEARSAL.get("proc")
-    if proc is not None and proc.poll() is None:  # interrupted: stop it and all it started
+    if proc is None:
+        return
+    if proc.poll() is None:  # interrupted: stop it and all it started
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
+    if exitstatus == 0:  # kept for inspection when anything failed
+        shutil.rmtree(_REHEARSAL["out"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
