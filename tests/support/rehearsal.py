@@ -674,9 +674,16 @@ class Rehearsal:
                     repair()
                     self.report["execution_status"] = result["status"]
                     self.report["state_durations_seconds"] = result["durations"]
+                    log = (self.logs / "make-smoke.log").read_text(errors="replace")
+                    named = re.findall(r"failed state: .*", log)
+                    alerts = [
+                        a for a in self.alerts(queue) if a.get("execution") == result["execution"]
+                    ]
                     raise RehearsalFailed(
-                        f"smoke run failed as injected ({self.fault}): failed state "
-                        f"{result['failed_state']}; alerts {self.alerts(queue)}"
+                        f"smoke run failed as injected ({self.fault}) at state "
+                        f"{result['failed_state']}; make smoke said: "
+                        f"{named[-1][:300] if named else '(nothing)'}; "
+                        f"{len(alerts)} alert(s) on the failure topic"
                     )
                 result = self.step("smoke", self.smoke)
                 self.report["execution_status"] = result["status"]
