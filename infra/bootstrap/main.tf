@@ -372,6 +372,12 @@ data "aws_iam_policy_document" "boundary" {
       variable = "aws:ResourceTag/Environment"
       values   = [each.key]
     }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Project"
+      values   = [var.project]
+    }
   }
 
   statement {
@@ -581,6 +587,7 @@ data "aws_iam_policy_document" "deploy" {
     }
   }
 
+  # Keys of this project and environment only: both tags, on the key itself.
   statement {
     sid       = "ManageEnvironmentKey"
     effect    = "Allow"
@@ -591,6 +598,12 @@ data "aws_iam_policy_document" "deploy" {
       test     = "StringEquals"
       variable = "aws:ResourceTag/Environment"
       values   = [each.key]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Project"
+      values   = [var.project]
     }
   }
 
@@ -604,6 +617,54 @@ data "aws_iam_policy_document" "deploy" {
       test     = "StringEquals"
       variable = "aws:RequestTag/Environment"
       values   = [each.key]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Project"
+      values   = [var.project]
+    }
+  }
+
+  # TagResource above must allow tagging a key being created (it has no tags yet), which on its
+  # own would let this role re-tag another environment's key (or the state key) as its own and
+  # then manage it. A key that already carries an Environment tag keeps it: no tagging of keys
+  # of another environment, and no change to the Environment or Project tag of any key.
+  statement {
+    sid       = "DenyRetaggingOtherKeys"
+    effect    = "Deny"
+    actions   = ["kms:TagResource", "kms:UntagResource"]
+    resources = ["*"]
+
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/Environment"
+      values   = ["false"]
+    }
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid       = "DenyChangingKeyOwnershipTags"
+    effect    = "Deny"
+    actions   = ["kms:TagResource", "kms:UntagResource"]
+    resources = ["*"]
+
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/Environment"
+      values   = ["false"]
+    }
+
+    condition {
+      test     = "ForAnyValue:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["Environment", "Project"]
     }
   }
 

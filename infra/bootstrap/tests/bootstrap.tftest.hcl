@@ -154,11 +154,67 @@ run "deploy_role_is_limited_to_its_environment" {
   }
 
   assert {
-    condition = [
+    condition = toset([
       for c in one([for s in output.iam_policy_statements["deploy.dev"] : s if s.sid == "ManageEnvironmentKey"]).condition :
       "${c.test} ${c.variable} ${jsonencode(c.values)}"
-    ] == ["StringEquals aws:ResourceTag/Environment [\"dev\"]"]
-    error_message = "The dev deploy role may manage only keys tagged Environment=dev."
+    ]) == toset(["StringEquals aws:ResourceTag/Environment [\"dev\"]", "StringEquals aws:ResourceTag/Project [\"ipeacast\"]"])
+    error_message = "The dev deploy role may manage only keys tagged Environment=dev and Project=ipeacast."
+  }
+}
+
+# Issue 11, item 1: TagResource must be allowed for a key being created (no tags yet), but a dev
+# role must never re-tag a prod key or the state key as dev, nor change any key's ownership tags.
+run "deploy_role_cannot_take_another_environments_key" {
+  command = apply
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : toset([
+        for c in one([for s in output.iam_policy_statements["deploy.${env}"] : s if s.sid == "DenyRetaggingOtherKeys"]).condition :
+        "${c.test} ${c.variable} ${jsonencode(c.values)}"
+      ]) == toset(["Null aws:ResourceTag/Environment [\"false\"]", "StringNotEquals aws:ResourceTag/Environment [\"${env}\"]"])
+    ])
+    error_message = "Tagging a key that belongs to another environment (or to bootstrap) must be denied."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : alltrue([
+        for s in output.iam_policy_statements["deploy.${env}"] : s.effect == "Deny" && s.resources == toset(["*"]) && s.actions == toset(["kms:TagResource", "kms:UntagResource"])
+        if contains(["DenyRetaggingOtherKeys", "DenyChangingKeyOwnershipTags"], s.sid)
+      ])
+    ])
+    error_message = "The key tag guards must deny TagResource and UntagResource on every key."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : toset([
+        for c in one([for s in output.iam_policy_statements["deploy.${env}"] : s if s.sid == "DenyChangingKeyOwnershipTags"]).condition :
+        "${c.test} ${c.variable} ${jsonencode(c.values)}"
+      ]) == toset(["Null aws:ResourceTag/Environment [\"false\"]", "ForAnyValue:StringEquals aws:TagKeys [\"Environment\",\"Project\"]"])
+    ])
+    error_message = "No deploy role may change the Environment or Project tag of an existing key."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : toset([
+        for c in one([for s in output.iam_policy_statements["deploy.${env}"] : s if s.sid == "CreateEnvironmentKey"]).condition :
+        "${c.test} ${c.variable} ${jsonencode(c.values)}"
+      ]) == toset(["StringEquals aws:RequestTag/Environment [\"${env}\"]", "StringEquals aws:RequestTag/Project [\"ipeacast\"]"])
+    ])
+    error_message = "A key may be created only tagged with the role's environment and the project."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : toset([
+        for c in one([for s in output.iam_policy_statements["boundary.${env}"] : s if s.sid == "EnvironmentKey"]).condition :
+        "${c.test} ${c.variable} ${jsonencode(c.values)}"
+      ]) == toset(["StringEquals aws:ResourceTag/Environment [\"${env}\"]", "StringEquals aws:ResourceTag/Project [\"ipeacast\"]"])
+    ])
+    error_message = "The boundary must allow only keys of its environment and project."
   }
 }
 
