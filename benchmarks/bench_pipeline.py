@@ -1,6 +1,8 @@
 """Cold local run of `ipeacast run` on a real price file: wall time per step and peak memory.
 
-    .venv/bin/python benchmarks/bench_pipeline.py [--source ../shared/data/brent-daily-eia.csv]
+    .venv/bin/python benchmarks/bench_pipeline.py [--source FILE]
+
+(default FILE: $IPEACAST_DATA_DIR/brent-daily-eia.csv, see reference_data.py)
 
 Each repetition is a fresh process (JVM start included) on a fresh lake folder. Target on a
 2-core machine: extract -> load <= 15 s wall, cold.
@@ -18,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from memory import PeakMemory
+from reference_data import BRENT, data_file
 
 ROOT = Path(__file__).resolve().parents[1]
 STEP = re.compile(r"^\[(\w+)\] done in ([0-9.]+)s", re.M)
@@ -40,10 +43,11 @@ def run_once(source: str, extra: list[str]) -> tuple[float, dict[str, float], in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--source", default=str(ROOT.parent / "shared/data/brent-daily-eia.csv"))
+    parser.add_argument("--source", help=f"daily price CSV (default: $IPEACAST_DATA_DIR/{BRENT})")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("extra", nargs="*", help="more `ipeacast run` arguments")
     args = parser.parse_args()
+    args.source = args.source or str(data_file(BRENT))
     print(f"source: {args.source}")
     walls = []
     for i in range(args.repeat):

@@ -1,6 +1,8 @@
 """Training + backtest on a real price file: time, and the backtest table against the targets.
 
-    .venv/bin/python benchmarks/bench_training.py [--source ../shared/data/brent-daily-eia.csv]
+    .venv/bin/python benchmarks/bench_training.py [--source FILE]
+
+(default FILE: $IPEACAST_DATA_DIR/brent-daily-eia.csv, see reference_data.py)
 
 Builds the final monthly table with the pandas reference (tests/reference.py), lays out a local
 SageMaker tree, and runs the `train` entry point in fresh processes (cold imports included),
@@ -25,8 +27,10 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).parent))
 
 from reference import clean_daily, monthly_table  # noqa: E402
+from reference_data import BRENT, data_file  # noqa: E402
 
 from ipeacast.backtest import comparison_table, horizon_metrics  # noqa: E402
 from ipeacast.trainer import prepare_local_tree  # noqa: E402
@@ -79,9 +83,10 @@ def print_window(bt: pd.DataFrame, name: str, start: str, end: str) -> pd.DataFr
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--source", default=str(ROOT.parent / "shared/data/brent-daily-eia.csv"))
+    parser.add_argument("--source", help=f"daily price CSV (default: $IPEACAST_DATA_DIR/{BRENT})")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    args.source = args.source or str(data_file(BRENT))
     table = build_table(args.source)
     print(f"source: {args.source} -> {len(table)} months")
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,9 +13,13 @@ nothing reaches 0.95 at M+2 or M+3, so the table keeps its schema.
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from reference_data import BRENT, WTI, data_file
 
 CUTOFF = pd.Timestamp("2015-06-30")
 ORIG_START, ORIG_END = pd.Timestamp("2000-01-01"), pd.Timestamp("2014-12-01")
@@ -159,8 +163,8 @@ VARIANTS = [
 
 if __name__ == "__main__":
     series = {
-        "Brent": "/work/shared/data/brent-daily-eia.csv",
-        "WTI": "/work/shared/data/wti-daily-eia.csv",
+        "Brent": data_file(BRENT),
+        "WTI": data_file(WTI),
     }
     tabs = {}
     for sname, path in series.items():

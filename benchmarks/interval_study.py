@@ -5,8 +5,8 @@
 Protocol: every daily price after 2015-06-30 is dropped before the monthly table is built, so no
 evaluation-window price is loaded, and only origins start..end are scored (default 1992-01..
 2014-12; the point-forecast design window is 2000-01..2014-12). Brent and WTI
-(`../shared/data/`). Point forecasts (and the online champion) are the library's; only the
-intervals change.
+(`$IPEACAST_DATA_DIR`, see benchmarks/reference_data.py). Point forecasts (and the online
+champion) are the library's; only the intervals change.
 
 Issue 3 asks for 75-85 % coverage per horizon over a window of about ten years (the evaluation
 window has 114 origins), not just on average. So besides each horizon's coverage over the whole
@@ -38,8 +38,10 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).parent))
 
 from reference import clean_daily, monthly_table  # noqa: E402
+from reference_data import data_file  # noqa: E402
 
 from ipeacast.backtest import (  # noqa: E402
     BASELINES,
@@ -155,7 +157,7 @@ def scales(data) -> dict[str, pd.Series]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--data", help="folder with the EIA CSVs (default: $IPEACAST_DATA_DIR)")
     parser.add_argument("--start", default="1992-01")
     parser.add_argument("--end", default="2014-12")
     args = parser.parse_args()
@@ -163,7 +165,7 @@ def main() -> None:
         raise SystemExit("--end must be <= 2014-12: later origins are the evaluation window")
     rows = []
     for series, file in SERIES.items():
-        table = load(Path(args.data) / file)
+        table = load(Path(args.data) / file if args.data else data_file(file))
         bt = None
         for name, cfg in LIBRARY.items():
             bt = walk_forward(prepare(table, cfg.features), cfg)
