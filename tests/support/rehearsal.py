@@ -74,8 +74,6 @@ skip_metadata_api_check     = true
 skip_region_validation      = true
 skip_requesting_account_id  = true
 """
-# Our resources, by how to list them in the emulator (for the "emulator is empty" check).
-PROJECT = "ipeacast"
 
 
 class RehearsalFailed(Exception):
@@ -506,7 +504,6 @@ class Rehearsal:
             Endpoint=arn["Attributes"]["QueueArn"],
             Attributes={"RawMessageDelivery": "true"},
         )
-        self.subscriptions_to_remove = topic
         return url
 
     def alerts(self, url: str) -> list[dict]:
@@ -562,10 +559,9 @@ class Rehearsal:
                 f"-var=training_image_tag={self.image_tag}",
                 log="destroy",
             )
-        if hasattr(self, "subscriptions_to_remove"):
-            sqs = self.emulator.client("sqs")
-            for url in sqs.list_queues().get("QueueUrls", []):
-                sqs.delete_queue(QueueUrl=url)
+        sqs = self.emulator.client("sqs")  # the rehearsal's own alert queue
+        for url in sqs.list_queues().get("QueueUrls", []):
+            sqs.delete_queue(QueueUrl=url)
         state_bucket = self.tf_env.get("TF_STATE_BUCKET")
         if state_bucket:
             s3 = self.emulator.client("s3")
