@@ -17,12 +17,13 @@
 #checkov:skip=CKV_DOCKER_7:The base image is pinned by digest through ARG PYTHON_IMAGE; checkov does not resolve the ARG.
 ARG PYTHON_IMAGE=python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
 
-# Stage 1: the same deterministic wheel `make package` builds (standard library only).
+# Stage 1: the same deterministic wheel `make package` builds (standard library only; the
+# dependency wheels for Glue are left out: the image does not need them).
 FROM ${PYTHON_IMAGE} AS wheel
 WORKDIR /build
 COPY pyproject.toml ./
 COPY src/ src/
-RUN PYTHONPATH=src python -m ipeacast.packaging /dist
+RUN PYTHONPATH=src python -m ipeacast.packaging --without-glue-wheels /dist
 
 # Stage 2: the runtime, with pinned dependencies from the wheel's metadata.
 FROM ${PYTHON_IMAGE}
@@ -30,12 +31,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
-# Exactly the pinned closure of what training imports (docker/training-requirements.txt), then
-# our wheel without its dependencies: the image is reproducible and carries no Spark, boto3,
+# Exactly the locked closure of what training imports (docker/training-requirements.txt, every
+# file hash-checked, wheels only), then our wheel without its dependencies, in a second pip
+# command (it has no hash in the lock): the image is reproducible and carries no Spark, boto3,
 # requests or ipeadatapy.
 COPY docker/training-requirements.txt /tmp/wheels/
 COPY --from=wheel /dist/ipeacast-0.1.0-py3-none-any.whl /tmp/wheels/
-RUN python -m pip install --no-compile --no-deps -r /tmp/wheels/training-requirements.txt \
+RUN python -m pip install --no-compile --only-binary=:all: --require-hashes --no-deps -r /tmp/wheels/training-requirements.txt \
     && python -m pip install --no-compile --no-deps /tmp/wheels/ipeacast-0.1.0-py3-none-any.whl \
     && rm -rf /tmp/wheels
 # SageMaker runs `train`: our thin entry point src/ml/train.py, first on PATH (the SageMaker

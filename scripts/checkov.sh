@@ -13,6 +13,11 @@ requirements=scripts/checkov-requirements.txt
 stamp="$venv/.installed-$(cksum "$requirements" | cut -d' ' -f1)"
 
 if [[ ! -f "$stamp" ]]; then
+  # the Makefile's guard (docs/delivery.md): nothing is installed once AWS credentials are present
+  if [[ "${IPEACAST_NO_INSTALL:-}" == 1 ]]; then
+    echo "error: make checkov would install packages, but IPEACAST_NO_INSTALL=1 (AWS credentials are present): run make deploy-setup before the AWS login" >&2
+    exit 1
+  fi
   command -v "$python" >/dev/null || die "$python not found (needed to create $venv)"
   echo "checkov: creating $venv"
   "$python" -m venv "$venv"

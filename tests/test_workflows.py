@@ -318,11 +318,12 @@ def test_package_and_deploy_verbs_do_not_install_the_dev_extras(tmp_path):
     assert "pip install" not in package and "venv" not in package
     for verb in ("push-image", "stage", "ensure-staged", "image-uri", "upload-artifacts", "smoke"):
         out = dry(verb)
-        assert "pip install --quiet -e .\n" in out, verb
-        assert "[dev]" not in out, verb
+        assert "--no-build-isolation -r requirements/deploy.lock\n" in out, verb
+        assert "dev.lock" not in out and "[dev]" not in out, verb
         assert f"bash scripts/deploy.sh {verb} dev" in out, verb
-    assert "pip install --quiet -e '.[dev]'" in dry("run")  # unchanged: run and test need it all
-    assert "pip install --quiet -e '.[dev]'" in dry("pytest")
+    # run and test need it all
+    assert "--no-build-isolation -r requirements/dev.lock\n" in dry("run")
+    assert "--no-build-isolation -r requirements/dev.lock\n" in dry("pytest")
 
 
 @pytest.fixture

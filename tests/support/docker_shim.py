@@ -6,10 +6,11 @@ and logs in with `aws ecr get-login-password`. The rehearsal puts `tests/support
 
 An image here is a folder: `config.json` (Cmd, Env, Labels, as `docker image inspect` has them)
 and `rootfs/`, built the way our Dockerfile builds the real one:
-  stage 1   the wheel, by the Dockerfile's own command (`python -m ipeacast.packaging`) on the
-            build context's `src/`;
+  stage 1   the wheel, by the Dockerfile's own command (`python -m ipeacast.packaging
+            --without-glue-wheels`) on the build context's `src/`;
   stage 2   the wheel installed (unpacked) into `rootfs/site`, the pins of
-            `docker/training-requirements.txt` checked against this interpreter (which stands in
+            `docker/training-requirements.txt` (hashes not checked: nothing is downloaded)
+            checked against this interpreter (which stands in
             for the base image; differences are recorded in a label, not hidden), the COPY of
             `src/ml/train.py` to `/opt/program/train`, `PATH` with /opt/program first, and CMD.
 Other Dockerfile instructions are not interpreted (the Dockerfile itself is linted by hadolint).
@@ -87,13 +88,20 @@ def _dockerfile_cmd(dockerfile: Path) -> list[str]:
     return json.loads(cmds[-1][4:])
 
 
+def locked_pins(requirements: Path) -> dict[str, str]:
+    """{name: version} of a pip requirements file's `name==version` lines (hashes ignored)."""
+    pins = {}
+    for line in requirements.read_text().replace("\\\n", " ").splitlines():
+        words = line.split("#")[0].split()
+        if words and not words[0].startswith("-"):
+            name, _, version = words[0].partition("==")
+            pins[name] = version
+    return pins
+
+
 def pin_mismatches(requirements: Path) -> list[str]:
     out = []
-    for line in requirements.read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if not line:
-            continue
-        name, _, version = line.partition("==")
+    for name, version in locked_pins(requirements).items():
         try:
             found = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -112,7 +120,7 @@ def build(context: Path, tag: str, labels: list[str]) -> str:
         wheels = tmp_path / "dist"
         env = dict(os.environ, PYTHONPATH=str(context / "src"))
         subprocess.run(
-            [sys.executable, "-m", "ipeacast.packaging", str(wheels)],
+            [sys.executable, "-m", "ipeacast.packaging", "--without-glue-wheels", str(wheels)],
             check=True,
             env=env,
             stdout=subprocess.DEVNULL,
