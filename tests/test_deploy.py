@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -83,6 +85,14 @@ def test_artifact_keys_are_content_addressed_and_keep_the_file_name(dist):
     assert wheel.key == f"artifacts/{wheel.sha256}/ipeacast-0.1.0-py3-none-any.whl"
 
 
+def test_an_artifact_key_refuses_a_digest_with_a_trailing_newline():
+    digest = "a" * 64
+    assert deploy.artifact_key("x.whl", digest) == f"artifacts/{digest}/x.whl"
+
+    with pytest.raises(ConfigError, match="not a sha256 hex digest"):
+        deploy.artifact_key("x.whl", digest + "\n")
+
+
 def test_upload_puts_every_artifact_under_its_sha256_key(bucket, dist):
     report = deploy.upload_artifacts(dist, bucket)
 
@@ -107,6 +117,106 @@ def test_second_upload_changes_nothing(bucket, dist):
     assert len(report.unchanged) == 3
     after = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
     assert after == before
+
+
+def _record_s3_requests(s3) -> list[tuple[str, dict[str, str]]]:
+    """(operation, headers) of every request the client sends, as it goes on the wire."""
+    sent: list[tuple[str, dict[str, str]]] = []
+
+    def record(request, event_name, **_):
+        headers = {
+            k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()
+        }
+        sent.append((event_name.rsplit(".", 1)[1], headers))
+
+    s3.meta.events.register("before-send.s3", record)
+    return sent
+
+
+def test_every_s3_call_names_the_callers_account_as_the_bucket_owner(bucket, dist):
+    s3 = deploy.client("s3")
+    sent = _record_s3_requests(s3)
+
+    deploy.upload_artifacts(dist, bucket, s3=s3)
+    deploy.upload_artifacts(dist, bucket, s3=s3)
+
+    assert {op for op, _ in sent} == {"HeadBucket", "HeadObject", "PutObject"}
+    owners = {headers.get("x-amz-expected-bucket-owner") for _, headers in sent}
+    assert owners == {"123456789012"}  # moto's account, from sts:GetCallerIdentity
+
+
+def test_upload_sends_the_local_sha256_so_s3_verifies_and_keeps_it(bucket, dist):
+    s3 = deploy.client("s3")
+    sent = _record_s3_requests(s3)
+
+    report = deploy.upload_artifacts(dist, bucket, s3=s3)
+
+    puts = {h["x-amz-checksum-sha256"] for op, h in sent if op == "PutObject"}
+    assert puts == {a.checksum_b64 for a in report.artifacts}
+    assert all(h.get("x-amz-checksum-mode") == "ENABLED" for op, h in sent if op == "HeadObject")
+    for art in report.artifacts:
+        head = s3.head_object(Bucket=bucket, Key=art.key, ChecksumMode="ENABLED")
+        local = base64.b64encode(hashlib.sha256(Path(art.path).read_bytes()).digest()).decode()
+        assert head["ChecksumSHA256"] == local == art.checksum_b64
+        assert "sha256" not in head.get("Metadata", {})  # S3's checksum is the record
+
+
+def test_a_second_upload_writes_nothing(bucket, dist):
+    s3 = deploy.client("s3")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    deploy.upload_artifacts(dist, bucket, s3=s3)
+    versions = s3.list_object_versions(Bucket=bucket)["Versions"]
+    sent = _record_s3_requests(s3)
+
+    report = deploy.upload_artifacts(dist, bucket, s3=s3)
+
+    assert [op for op, _ in sent if op != "HeadObject" and op != "HeadBucket"] == []
+    assert len(report.unchanged) == 3
+    assert s3.list_object_versions(Bucket=bucket)["Versions"] == versions
+
+
+def test_an_object_altered_under_its_key_is_an_error_and_stays_as_it_is(bucket, dist):
+    s3 = deploy.client("s3")
+    wheel = next(
+        a for a in deploy.upload_artifacts(dist, bucket).artifacts if a.name.endswith("whl")
+    )
+    # Same key, other bytes, with the user metadata the previous version trusted.
+    s3.put_object(
+        Bucket=bucket,
+        Key=wheel.key,
+        Body=b"PK\x03\x04 not the wheel",
+        ChecksumAlgorithm="SHA256",
+        Metadata={"sha256": wheel.sha256},
+    )
+
+    with pytest.raises(deploy.DeployError) as failure:
+        deploy.upload_artifacts(dist, bucket)
+
+    assert f"s3://{bucket}/{wheel.key}" in str(failure.value)
+    assert "not overwritten" in str(failure.value)
+    assert s3.get_object(Bucket=bucket, Key=wheel.key)["Body"].read() == b"PK\x03\x04 not the wheel"
+
+
+def test_an_object_without_a_sha256_checksum_is_an_error_naming_the_key(bucket, dist):
+    art = next(a for a in deploy.collect_artifacts(dist) if a.name == "lambda.zip")
+    # The right bytes, written without a SHA-256 checksum: nothing proves what they are.
+    deploy.client("s3").put_object(
+        Bucket=bucket, Key=art.key, Body=Path(art.path).read_bytes(), ChecksumAlgorithm="CRC32"
+    )
+
+    with pytest.raises(deploy.DeployError, match=rf"s3://{bucket}/{art.key} .*checksum \(none\)"):
+        deploy.upload_artifacts(dist, bucket)
+
+
+def test_the_cli_reports_an_altered_artifact_in_one_line(bucket, dist, capsys):
+    art = next(a for a in deploy.collect_artifacts(dist) if a.name == "extract.py")
+    deploy.client("s3").put_object(Bucket=bucket, Key=art.key, Body=b"print('other')\n")
+
+    code = cli.main(["deploy", "upload-artifacts", "--bucket", bucket, "--dist", str(dist)])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and art.key in err
 
 
 def test_changed_file_gets_a_new_key_and_the_old_one_stays_for_rollback(bucket, dist):

@@ -216,3 +216,41 @@ def test_image_pinned_by_digest_is_accepted():
     uri = ENV["TRAINING_IMAGE_URI"].rsplit(":", 1)[0] + "@" + digest
     request = _request(TRAINING_IMAGE_URI=uri)
     assert request["AlgorithmSpecification"]["TrainingImage"] == uri
+
+
+def _config(**overrides) -> TrainingConfig:
+    fields = {
+        "lake_bucket": ENV["LAKE_BUCKET"],
+        "image_uri": ENV["TRAINING_IMAGE_URI"],
+        "role_arn": ENV["TRAINING_ROLE_ARN"],
+        "instance_type": ENV["TRAINING_INSTANCE_TYPE"],
+        "environment": ENV["ENVIRONMENT"],
+    }
+    return TrainingConfig(**{**fields, **overrides})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "name"),
+    [
+        ("lake_bucket", ENV["LAKE_BUCKET"], "LAKE_BUCKET"),
+        ("image_uri", ENV["TRAINING_IMAGE_URI"], "TRAINING_IMAGE_URI"),
+        ("image_uri", ENV["TRAINING_IMAGE_URI"].rsplit(":", 1)[0] + "@sha256:" + "a" * 64, "IMAGE"),
+        ("role_arn", ENV["TRAINING_ROLE_ARN"], "TRAINING_ROLE_ARN"),
+        ("instance_type", ENV["TRAINING_INSTANCE_TYPE"], "TRAINING_INSTANCE_TYPE"),
+        ("job_name_prefix", "ipeacast", "TRAINING_JOB_PREFIX"),
+        ("environment", "dev", "ENVIRONMENT"),
+    ],
+)
+def test_a_value_with_a_trailing_newline_is_rejected(field, value, name):
+    # `re.match` with `$` accepts "value\n"; the validators match the whole string.
+    _config(**{field: value})  # the value itself is fine
+
+    with pytest.raises(ConfigError, match=name):
+        _config(**{field: value + "\n"})
+
+
+def test_an_environment_tag_value_may_hold_spaces_but_no_tabs_or_newlines():
+    assert _config(environment="dev 2").environment == "dev 2"
+    for bad in ("dev\tx", "dev\nx"):
+        with pytest.raises(ConfigError, match="ENVIRONMENT"):
+            _config(environment=bad)

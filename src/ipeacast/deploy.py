@@ -33,7 +33,7 @@ ARTIFACT_PREFIX = "artifacts"
 # never replaces a real final/, models/ or predictions/ partition.
 SMOKE_LAKE_PREFIX = "smoke"
 SMOKE_RUN_ID_PREFIX = "smoke-"
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _EXECUTION_NAME_RE = re.compile(r"[^A-Za-z0-9_-]")
 # Execution history events whose details say why a state or the execution failed.
 _FAILURE_DETAIL_KEYS = (
@@ -190,7 +190,7 @@ def sha256_file(path: str | Path) -> str:
 
 def artifact_key(name: str, sha256: str, prefix: str = ARTIFACT_PREFIX) -> str:
     """Content-addressed key; the file name is kept last so wheels keep a valid wheel name."""
-    if not _SHA256_RE.match(sha256):
+    if not _SHA256_RE.fullmatch(sha256):
         raise ConfigError(f"artifact {name!r}: {sha256!r} is not a sha256 hex digest")
     if "/" in name or not name or name.startswith("."):
         raise ConfigError(f"artifact name {name!r} must be a plain file name")
@@ -225,13 +225,31 @@ def collect_artifacts(dist: str | Path, prefix: str = ARTIFACT_PREFIX) -> list[A
     return sorted(found.values(), key=lambda a: a.name)
 
 
-def check_bucket(s3: Any, bucket: str) -> None:
-    """Fail clearly if the bucket is missing, elsewhere, or unreadable with these credentials."""
+def caller_account(sts: Any = None, region: str | None = None) -> str:
+    """The account id of the credentials in use (STS GetCallerIdentity, no permission needed).
+
+    Every S3 call of a deploy step passes it as `ExpectedBucketOwner`, so a bucket of the same
+    name in another account (a typo, a deleted and re-created name) is never read or written.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    sts = sts or client("sts", region)
+    try:
+        account = str(sts.get_caller_identity()["Account"])
+    except (ClientError, BotoCoreError) as exc:
+        _reraise(exc, "the caller's AWS account (sts:GetCallerIdentity)")
+    if not re.fullmatch(r"[0-9]{12}", account):
+        raise ConfigError(f"STS returned {account!r}, not a 12-digit AWS account id")
+    return account
+
+
+def check_bucket(s3: Any, bucket: str, owner: str) -> None:
+    """Fail clearly if the bucket is missing, elsewhere, not `owner`'s, or unreadable."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     region = _client_region(s3)
     try:
-        response = s3.head_bucket(Bucket=bucket)
+        response = s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=owner)
     except ClientError as exc:
         headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         actual = headers.get("x-amz-bucket-region")
@@ -246,7 +264,9 @@ def check_bucket(s3: Any, bucket: str) -> None:
                 f"bucket {bucket!r} is in region {actual or 'another region'}, not {region}: "
                 f"set AWS_REGION={actual or '<bucket region>'}"
             ) from exc
-        _reraise(exc, f"bucket {bucket!r}")
+        # S3 answers 403 both when the role may not read the bucket and when it belongs to
+        # another account than ExpectedBucketOwner.
+        _reraise(exc, f"bucket {bucket!r} (expected owner: account {owner})")
     except BotoCoreError as exc:
         _reraise(exc, f"bucket {bucket!r}")
     actual = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
@@ -254,17 +274,25 @@ def check_bucket(s3: Any, bucket: str) -> None:
         raise ConfigError(f"bucket {bucket!r} is in region {actual}, not {region}: set AWS_REGION")
 
 
-def _remote_sha256(s3: Any, bucket: str, key: str) -> str | None:
-    """The sha256 recorded on an existing object, or None when the object does not exist."""
-    from botocore.exceptions import ClientError
+def _remote_checksum(s3: Any, bucket: str, key: str, owner: str) -> str | None:
+    """S3's own SHA-256 checksum (base64) of an existing object; "" if it has none; None if absent.
+
+    The checksum is what S3 computed and verified when the object was written, not metadata a
+    writer chose, so it says what the stored bytes are.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        head = s3.head_object(Bucket=bucket, Key=key)
+        head = s3.head_object(
+            Bucket=bucket, Key=key, ChecksumMode="ENABLED", ExpectedBucketOwner=owner
+        )
     except ClientError as exc:
         if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
             return None
         _reraise(exc, f"s3://{bucket}/{key}")
-    return str(head.get("Metadata", {}).get("sha256", ""))
+    except BotoCoreError as exc:
+        _reraise(exc, f"s3://{bucket}/{key}")
+    return str(head.get("ChecksumSHA256") or "")
 
 
 def upload_artifacts(
@@ -275,43 +303,69 @@ def upload_artifacts(
     s3: Any = None,
     region: str | None = None,
     dry_run: bool = False,
+    owner: str | None = None,
 ) -> UploadReport:
     """Upload `dist/*` to `s3://bucket/<prefix>/<sha256>/<name>`; existing identical keys are kept.
 
-    Keys are content-addressed, so an object that already exists with the same recorded sha256 is
-    never rewritten: re-running a deployment uploads nothing and changes nothing.
+    Keys are content-addressed, so an object already at its key is never rewritten: when S3's
+    SHA-256 checksum of it is the local file's, it is "unchanged" (re-running a deployment uploads
+    nothing); any other checksum, or none, means the object is not what its key says, and that is
+    an error naming the key, never a silent overwrite. Uploads send the local checksum, so S3
+    rejects bytes that arrive altered. Every call names `owner` (default: the caller's account)
+    as the expected bucket owner.
     """
-    from botocore.exceptions import BotoCoreError, ClientError
-
     if not bucket or bucket.startswith("s3://") or "/" in bucket:
         raise ConfigError(f"bucket must be a bare bucket name, got {bucket!r}")
     planned = collect_artifacts(dist, prefix)
     s3 = s3 or client("s3", region)
-    check_bucket(s3, bucket)
+    owner = owner or caller_account(region=region)
+    check_bucket(s3, bucket, owner)
     done: list[Artifact] = []
     for art in planned:
-        remote = _remote_sha256(s3, bucket, art.key)
-        if remote == art.sha256:
+        remote = _remote_checksum(s3, bucket, art.key, owner)
+        if remote == art.checksum_b64:
             done.append(_with_status(art, "unchanged"))
             continue
         if remote is not None:
-            log.warning("s3://%s/%s exists without a matching sha256; rewriting", bucket, art.key)
+            raise DeployError(
+                f"s3://{bucket}/{art.key} already exists with SHA-256 checksum "
+                f"{remote or '(none)'}, not {art.checksum_b64} of {art.path}: the key is "
+                "content-addressed, so the stored object is not what its name says (altered, or "
+                "written by something else); it is not overwritten. Inspect it and delete it "
+                "if it is wrong, then upload again"
+            )
         if not dry_run:
-            try:
-                with open(art.path, "rb") as body:
-                    s3.put_object(
-                        Bucket=bucket,
-                        Key=art.key,
-                        Body=body,
-                        ChecksumSHA256=art.checksum_b64,
-                        Metadata={"sha256": art.sha256},
-                    )
-            except (ClientError, BotoCoreError) as exc:
-                _reraise(exc, f"s3://{bucket}/{art.key}")
+            _put_artifact(s3, bucket, art, owner)
         status = "planned" if dry_run else "uploaded"
         log.info("%s %s -> s3://%s/%s", status, art.path, bucket, art.key)
         done.append(_with_status(art, status))
     return UploadReport(bucket=bucket, prefix=prefix, artifacts=tuple(done))
+
+
+def _put_artifact(s3: Any, bucket: str, art: Artifact, owner: str) -> None:
+    """One PutObject (artifacts are small: no multipart, so the checksum is the whole file's)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    body = Path(art.path).read_bytes()
+    if hashlib.sha256(body).hexdigest() != art.sha256:
+        raise DeployError(f"{art.path} changed while it was being uploaded: package again")
+    try:
+        response = s3.put_object(
+            Bucket=bucket,
+            Key=art.key,
+            Body=body,
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=art.checksum_b64,
+            ExpectedBucketOwner=owner,
+        )
+    except (ClientError, BotoCoreError) as exc:
+        _reraise(exc, f"s3://{bucket}/{art.key}")
+    stored = response.get("ChecksumSHA256")
+    if stored != art.checksum_b64:
+        raise DeployError(
+            f"s3://{bucket}/{art.key}: S3 stored SHA-256 checksum {stored or '(none)'}, not "
+            f"{art.checksum_b64} of {art.path}"
+        )
 
 
 def _with_status(art: Artifact, status: str) -> Artifact:

@@ -8,7 +8,8 @@ from typing import Any
 
 ZONES = ("raw", "interim", "final", "models", "predictions", "artifacts", "reports")
 
-_SERIES_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# Every pattern here is used with fullmatch: `re.match` with `$` also accepts a trailing "\n".
+_SERIES_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # A run id names folders, SageMaker jobs and executions: 1-48 letters, digits or '-'.
 _RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,47}")
 # The execution input's lake_prefix: empty (the real lake) or a short folder such as "smoke".
@@ -20,7 +21,7 @@ def check_series(series: str) -> str:
     """Return the series code if it is safe to use in a path, else raise ConfigError."""
     from ipeacast.errors import ConfigError
 
-    if not isinstance(series, str) or not _SERIES_RE.match(series):
+    if not isinstance(series, str) or not _SERIES_RE.fullmatch(series):
         raise ConfigError(
             f"invalid series code {series!r}: use letters, digits, '_', '.', '-' (1-64 chars)"
         )

@@ -6,6 +6,9 @@
 - `glue/extract.py`, `glue/transform.py`, `glue/load.py`: the Glue job scripts,
 - `lambda.zip`: `handler.py` at the root plus the pure-python `ipeacast` package (the Lambda
   runtime provides boto3; no pandas/pyarrow is needed by its actions),
+- `glue-wheels/*.whl`: the dependency wheels Glue installs next to ours, pinned by sha256 in
+  `requirements/glue-wheels.txt` (downloaded once into `build/glue-wheels/`, PyPI must be
+  reachable then; `--without-glue-wheels` skips them, e.g. for the training image),
 - `manifest.json`: name, size and sha256 of each artifact.
 
 Every archive has sorted entries, fixed timestamps (`SOURCE_DATE_EPOCH`, default 1980-01-01),
@@ -25,12 +28,16 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ipeacast.errors import ConfigError
@@ -39,6 +46,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can hold
 GLUE_SCRIPTS = ("extract.py", "transform.py", "load.py")
+GLUE_WHEELS_FILE = Path("requirements/glue-wheels.txt")  # pins + sha256, relative to the root
+GLUE_WHEELS_DIR = "glue-wheels"  # under dist/; infra/stack finds them there
+WHEEL_CACHE = Path("build/glue-wheels")  # verified downloads, relative to the root
+# Glue 5.0 runs CPython 3.11 on x86_64 Amazon Linux 2023: download for that, whatever builds.
+_GLUE_PIP_TARGET = ("--python-version", "3.11", "--implementation", "cp")
+_GLUE_PIP_TARGET += ("--platform", "manylinux2014_x86_64")
+_PIN_RE = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)")
+_HASH_RE = re.compile(r"--hash=sha256:(?P<digest>[0-9a-f]{64})")
 _EXCLUDED_PARTS = {"__pycache__", ".pytest_cache"}
 
 
@@ -177,8 +192,155 @@ def copy_glue_scripts(root: Path, out_dir: Path, epoch: int) -> list[Path]:
     return out
 
 
-def build_all(out_dir: str | Path, root: Path | None = None) -> dict[str, dict[str, object]]:
-    """Build every artifact into `out_dir` (emptied first); returns the manifest."""
+@dataclass(frozen=True)
+class PinnedWheel:
+    """One line of requirements/glue-wheels.txt: `name==version` and the sha256 it must have."""
+
+    name: str
+    version: str
+    sha256: tuple[str, ...]
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.name}=={self.version}"
+
+    def filename_prefix(self) -> str:
+        """How its wheel file names start (PEP 427 escapes the name: runs of -_. become _)."""
+        return f"{re.sub(r'[-_.]+', '_', self.name).lower()}-{self.version}-"
+
+
+def read_pinned_wheels(path: Path) -> list[PinnedWheel]:
+    """Parse a pip hash-checking requirements file of `name==version --hash=sha256:...` lines."""
+    if not path.is_file():
+        raise ConfigError(f"{path} not found: it pins the dependency wheels Glue installs")
+    text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+    pins: list[PinnedWheel] = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        requirement, *options = line.split()
+        pin = _PIN_RE.fullmatch(requirement)
+        hashes = [_HASH_RE.fullmatch(o) for o in options]
+        if not pin or not hashes or not all(hashes):
+            raise ConfigError(
+                f"{path}: {line!r} is not `name==version "
+                "--hash=sha256:<64 hex digits>` (every wheel is pinned by version and hash)"
+            )
+        pins.append(
+            PinnedWheel(pin["name"], pin["version"], tuple(h["digest"] for h in hashes if h))
+        )
+    return pins
+
+
+def _check_project_pins(pins: list[PinnedWheel], project: dict, source: Path) -> None:
+    """Glue must run the versions pyproject.toml pins (the ones the tests run with)."""
+    declared: dict[str, str] = {}
+    for dep in project.get("dependencies", []):
+        name, sep, version = dep.partition("==")
+        if sep:
+            declared[re.sub(r"[-_.]+", "-", name.strip()).lower()] = version.strip()
+    for pin in pins:
+        key = re.sub(r"[-_.]+", "-", pin.name).lower()
+        if declared.get(key) != pin.version:
+            found = f"{pin.name}=={declared[key]}" if key in declared else "no pin"
+            raise ConfigError(
+                f"{source} pins {pin.requirement} but pyproject.toml has {found}: keep them the "
+                "same (update the version and the hash together)"
+            )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _cached_wheel(pin: PinnedWheel, cache: Path, source: Path) -> Path | None:
+    """The verified wheel of `pin` in the cache; a cached file with another hash is an error."""
+    found = None
+    for path in sorted(cache.glob("*.whl")):
+        if not path.name.lower().startswith(pin.filename_prefix()):
+            continue
+        digest = _sha256(path)
+        if digest not in pin.sha256:
+            raise ConfigError(
+                f"{path} has sha256 {digest}, but {source} pins {pin.requirement} to sha256 "
+                f"{' or '.join(pin.sha256)}: the cached file was altered or the pin is wrong; "
+                "delete the file to download it again, or fix the pin"
+            )
+        found = found or path
+    return found
+
+
+def _download_wheels(pins: list[PinnedWheel], cache: Path) -> None:
+    """`pip download` the pinned wheels into the cache; pip checks the hashes too."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as tmp:
+        requirements = Path(tmp) / "requirements.txt"
+        requirements.write_text(
+            "".join(
+                f"{p.requirement} {' '.join(f'--hash=sha256:{h}' for h in p.sha256)}\n"
+                for p in pins
+            )
+        )
+        command = [
+            *(sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"),
+            *("--require-hashes", "--disable-pip-version-check", "--retries", "2"),
+            *("--timeout", "30", *_GLUE_PIP_TARGET, "--dest", tmp, "-r", str(requirements)),
+        ]
+        log.info("downloading %s", ", ".join(p.requirement for p in pins))
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired as exc:
+            raise ConfigError(
+                f"downloading {', '.join(p.requirement for p in pins)} took over 600 s"
+            ) from exc
+        if result.returncode != 0:
+            said = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
+            raise ConfigError(
+                f"cannot download the Glue dependency wheels "
+                f"{', '.join(p.requirement for p in pins)} (pip exited {result.returncode}): "
+                f"packaging needs PyPI (or the index in PIP_INDEX_URL) once, then reuses "
+                f"{cache}; put the pinned wheel files there to build offline. pip said: {said}"
+            )
+        for path in Path(tmp).glob("*.whl"):
+            path.replace(cache / path.name)
+
+
+def fetch_glue_wheels(root: Path, out_dir: Path, epoch: int) -> list[Path]:
+    """Copy the pinned dependency wheels, verified by sha256, into `out_dir/glue-wheels/`."""
+    source = root / GLUE_WHEELS_FILE
+    pins = read_pinned_wheels(source)
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    _check_project_pins(pins, pyproject["project"], source)
+    cache = root / WHEEL_CACHE
+    cache.mkdir(parents=True, exist_ok=True)
+    missing = [p for p in pins if _cached_wheel(p, cache, source) is None]
+    if missing:
+        _download_wheels(missing, cache)
+    out: list[Path] = []
+    for pin in pins:
+        wheel = _cached_wheel(pin, cache, source)
+        if wheel is None:
+            raise ConfigError(
+                f"pip downloaded no wheel for {pin.requirement} into {cache} (a wheel file "
+                f"named {pin.filename_prefix()}*.whl was expected)"
+            )
+        dst = out_dir / GLUE_WHEELS_DIR / wheel.name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(wheel.read_bytes())
+        os.utime(dst, (epoch, epoch))
+        out.append(dst)
+    return out
+
+
+def build_all(
+    out_dir: str | Path, root: Path | None = None, *, glue_wheels: bool = True
+) -> dict[str, dict[str, object]]:
+    """Build every artifact into `out_dir` (emptied first); returns the manifest.
+
+    With `glue_wheels=False` the dependency wheels for Glue are left out (the training image
+    needs only our wheel, and its build context has no requirements/ or network).
+    """
     root = root or repo_root()
     out = Path(out_dir)
     epoch = source_date_epoch()
@@ -190,6 +352,8 @@ def build_all(out_dir: str | Path, root: Path | None = None) -> dict[str, dict[s
         *copy_glue_scripts(root, out, epoch),
         build_lambda_zip(root, out, epoch),
     ]
+    if glue_wheels:
+        paths += fetch_glue_wheels(root, out, epoch)
     manifest = {
         p.relative_to(out).as_posix(): {
             "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
@@ -206,10 +370,15 @@ def build_all(out_dir: str | Path, root: Path | None = None) -> dict[str, dict[s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ipeacast.packaging", description=__doc__)
     parser.add_argument("out_dir", nargs="?", default="dist", help="output folder (emptied)")
+    parser.add_argument(
+        "--without-glue-wheels",
+        action="store_true",
+        help=f"leave out the dependency wheels pinned in {GLUE_WHEELS_FILE} (no download)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        manifest = build_all(args.out_dir)
+        manifest = build_all(args.out_dir, glue_wheels=not args.without_glue_wheels)
     except ConfigError as exc:
         print(f"packaging: error: {exc}", file=sys.stderr)
         return 1

@@ -30,7 +30,7 @@ TEMPLATE_RELATIVE_PATH = Path("infra/modules/orchestration/state_machine.asl.jso
 
 # One token at a time, left to right, as HCL's template scanner does: escapes first.
 _TOKEN_RE = re.compile(r"\$\$\{|%%\{|\$\{(?P<expr>[^}]*)\}|%\{")
-_IDENT_RE = re.compile(r"^\s*(?P<name>[A-Za-z_][A-Za-z0-9_-]*)\s*$")
+_IDENT_RE = re.compile(r"\s*(?P<name>[A-Za-z_][A-Za-z0-9_-]*)\s*")
 
 
 def default_template_path() -> Path:
@@ -62,7 +62,7 @@ def render_text(template: str, variables: Mapping[str, str]) -> str:
             line = template.count("\n", 0, match.start()) + 1
             raise ConfigError(f"template directive '%{{' on line {line} is not supported")
         else:
-            ident = _IDENT_RE.match(match.group("expr"))
+            ident = _IDENT_RE.fullmatch(match.group("expr"))
             line = template.count("\n", 0, match.start()) + 1
             if not ident:
                 raise ConfigError(

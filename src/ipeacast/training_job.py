@@ -39,18 +39,20 @@ REQUEST_KEYS = (
 # Run metadata the trainer takes (no ModelConfig field): set from the run, never by deployment.
 RUN_HYPERPARAMETERS = frozenset(k for k, (_, fld, _) in HYPERPARAMETERS.items() if fld is None)
 JOB_NAME_MAX = 63
-_JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+# Patterns are used with fullmatch: `re.match` with `$` also accepts a trailing "\n".
+_JOB_NAME_RE = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 EXECUTION_MAX = 2048  # an execution ARN (state machine ARN + execution name) fits easily
-_ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_INSTANCE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+_ROLE_RE = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_INSTANCE_RE = re.compile(r"ml\.[a-z0-9]+\.[a-z0-9]+")
 # An image pinned by digest, or by a tag that is not a moving one.
 _IMAGE_RE = re.compile(
-    r"^(?P<repo>[a-z0-9][a-z0-9.-]*(:\d+)?/[a-z0-9._/-]+)"
-    r"(@sha256:[0-9a-f]{64}|:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))$"
+    r"(?P<repo>[a-z0-9][a-z0-9.-]*(:\d+)?/[a-z0-9._/-]+)"
+    r"(@sha256:[0-9a-f]{64}|:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))"
 )
 _MOVING_TAGS = {"latest", "main", "master", "dev", "prod", "stable"}
-_TAG_VALUE_RE = re.compile(r"^[\w\s.:/=+\-@]*$")
+# An AWS tag value: letters, digits, spaces and _.:/=+-@ (not tabs or newlines, as \s was).
+_TAG_VALUE_RE = re.compile(r"[\w .:/=+\-@]*")
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         s3_lake_root(self.lake_bucket, self.lake_prefix)  # raises on a bad bucket or prefix
-        match = _IMAGE_RE.match(self.image_uri or "")
+        match = _IMAGE_RE.fullmatch(self.image_uri or "")
         if not match:
             raise ConfigError(
                 f"TRAINING_IMAGE_URI {self.image_uri!r} must be <registry>/<repo>:<tag> or "
@@ -84,9 +86,9 @@ class TrainingConfig:
                 f"TRAINING_IMAGE_URI {self.image_uri!r} uses the moving tag "
                 f"{match.group('tag')!r}; use an immutable tag (e.g. the git commit) or a digest"
             )
-        if not _ROLE_RE.match(self.role_arn or ""):
+        if not _ROLE_RE.fullmatch(self.role_arn or ""):
             raise ConfigError(f"TRAINING_ROLE_ARN {self.role_arn!r} is not an IAM role ARN")
-        if not _INSTANCE_RE.match(self.instance_type or ""):
+        if not _INSTANCE_RE.fullmatch(self.instance_type or ""):
             raise ConfigError(
                 f"TRAINING_INSTANCE_TYPE {self.instance_type!r} is not a SageMaker instance type "
                 "(e.g. ml.m5.large)"
@@ -102,11 +104,11 @@ class TrainingConfig:
                 f"TRAINING_MAX_WAIT_SECONDS ({self.max_wait_seconds}) must be >= "
                 f"TRAINING_MAX_RUNTIME_SECONDS ({self.max_runtime_seconds}) for managed spot"
             )
-        if not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9-]{0,19}$", self.job_name_prefix):
+        if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9-]{0,19}", self.job_name_prefix):
             raise ConfigError(
                 f"TRAINING_JOB_PREFIX {self.job_name_prefix!r} must be 1-20 letters, digits or '-'"
             )
-        if not _TAG_VALUE_RE.match(self.environment) or not self.environment:
+        if not _TAG_VALUE_RE.fullmatch(self.environment) or not self.environment:
             raise ConfigError(f"ENVIRONMENT {self.environment!r} is not a valid tag value")
         for key, value in self.hyperparameters.items():
             if not isinstance(key, str) or not isinstance(value, str):
@@ -189,7 +191,7 @@ class TrainingConfig:
 
 def s3_lake_root(bucket: str, prefix: str = "") -> str:
     """`s3://<bucket>[/<prefix>]`, after checking the bucket name and the prefix."""
-    if not _BUCKET_RE.match(bucket or ""):
+    if not _BUCKET_RE.fullmatch(bucket or ""):
         raise ConfigError(f"LAKE_BUCKET {bucket!r} is not a valid S3 bucket name")
     if prefix.startswith("/") or prefix.endswith("/"):
         raise ConfigError(f"LAKE_PREFIX {prefix!r} must not start or end with '/'")
@@ -273,7 +275,7 @@ def build_training_job_request(event: Mapping[str, Any], cfg: TrainingConfig) ->
             f"or not a string of 1-{EXECUTION_MAX} characters: {execution!r:.80}"
         )
     name = training_job_name(cfg.job_name_prefix, run.series, run.run_id, execution)
-    if not _JOB_NAME_RE.match(name):  # defensive: the construction above guarantees it
+    if not _JOB_NAME_RE.fullmatch(name):  # defensive: the construction above guarantees it
         raise ConfigError(f"training job name {name!r} is not valid for SageMaker")
     lake_root = run.lake_root(cfg.lake_root)
     train_uri = partition(lake_root, "final", run.series, run.run_date) + "/"

@@ -3,9 +3,11 @@
 Each runs our real artifacts, as deployed in the emulator, in a process of its own:
 - a Glue job run executes the script at the job's ScriptLocation (downloaded from the emulated
   bucket) with the job's DefaultArguments merged with the run's, `--JOB_NAME` and `--JOB_RUN_ID`
-  first, as Glue does; `--additional-python-modules` S3 entries (our wheel) are unpacked onto the
-  job's path, PyPI pins must already be satisfied by this interpreter (Glue would pip-install
-  them; the rehearsal is offline), `--extra-py-files` are put on the path. Glue's own Python
+  first, as Glue does; `--additional-python-modules` must list only content-addressed S3 wheels
+  (`.../artifacts/<sha256>/<name>.whl`, the downloaded bytes must have that sha256) installed with
+  `--no-deps --no-index`, as the deployed jobs are: they are unpacked onto the job's path and
+  nothing is installed from PyPI (a PyPI requirement fails the run, as `--no-index` makes it fail
+  on Glue); `--extra-py-files` are put on the path. Glue's own Python
   library (`awsglue`, from the awsglue-dev wheel) is on the path too, so the scripts read their
   arguments with `getResolvedOptions` as on Glue. Spark runs in local mode; its `s3://` paths go
   to the emulated bucket through the WebHDFS gateway (`s3_webhdfs`).
@@ -33,7 +35,6 @@ import tempfile
 import textwrap
 import zipfile
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -123,28 +124,30 @@ def glue_argv(job_name: str, run_id: str, arguments: dict[str, str]) -> list[str
     return argv
 
 
+# The installer options of the deployed jobs (infra/modules/glue): keep Glue's bundled packages,
+# never reach an index.
+GLUE_INSTALLER_OPTIONS = {"--no-deps", "--no-index"}
+_ARTIFACT_KEY_RE = re.compile(r"artifacts/(?P<sha256>[0-9a-f]{64})/(?P<name>[^/]+\.whl)")
+
+
 def _python_modules(rt: Runtime, spec: str, target: Path) -> list[str]:
-    """Install `--additional-python-modules`: S3 wheels unpacked, PyPI pins checked."""
+    """Install `--additional-python-modules`: content-addressed S3 wheels, verified and unpacked."""
     problems = []
     for item in filter(None, (part.strip() for part in spec.split(","))):
-        if item.startswith("s3://"):
-            wheel = _download(rt, item, target.parent / "modules" / item.rsplit("/", 1)[1])
-            if not wheel.name.endswith(".whl"):
-                problems.append(f"{item} is not a wheel")
-                continue
-            with zipfile.ZipFile(wheel) as zf:
-                zf.extractall(target)
+        if not item.startswith("s3://"):
+            problems.append(f"{item!r} is not an S3 wheel: with --no-index Glue cannot install it")
             continue
-        name, sep, version = item.partition("==")
-        if not sep:
-            problems.append(f"{item!r} is not pinned (the rehearsal installs nothing from PyPI)")
+        found = _ARTIFACT_KEY_RE.fullmatch(_split_s3(item)[1])
+        if not found:
+            problems.append(f"{item} is not a content-addressed wheel (artifacts/<sha256>/<x>.whl)")
             continue
-        try:
-            found = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found = "not installed"
-        if found != version:
-            problems.append(f"{item} would come from PyPI; this runtime has {found}")
+        wheel = _download(rt, item, target.parent / "modules" / found["name"])
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        if digest != found["sha256"]:
+            problems.append(f"{item} has sha256 {digest}, not the {found['sha256']} of its key")
+            continue
+        with zipfile.ZipFile(wheel) as zf:
+            zf.extractall(target)
     return problems
 
 
@@ -159,8 +162,11 @@ def run_glue_job(rt: Runtime, job: Any, run: Any) -> str | None:
     problems = []
     if "--additional-python-modules" in arguments:
         installer = arguments.get("--python-modules-installer-option", "")
-        if installer.strip() != "--no-deps":
-            problems.append(f"--python-modules-installer-option is {installer!r}, not --no-deps")
+        if set(installer.split()) != GLUE_INSTALLER_OPTIONS:
+            problems.append(
+                f"--python-modules-installer-option is {installer!r}, not "
+                f"{' '.join(sorted(GLUE_INSTALLER_OPTIONS))!r}"
+            )
         problems += _python_modules(rt, arguments["--additional-python-modules"], site)
     path = [str(site)]
     for item in filter(None, arguments.get("--extra-py-files", "").split(",")):
