@@ -3,18 +3,18 @@
 Both sides read the same fixture: `infra/stack/tests/stack.tftest.hcl` asserts that the stack's
 `artifact_keys` output equals `expected_artifact_keys.json`, and this test asserts that
 `ipeacast.deploy.collect_artifacts` produces the same keys for the same files. A change of the key
-formula on either side fails one of the two. The Glue module's Python module pins are checked
-against pyproject.toml the same way, and terraform-check.sh's one-init-per-directory here too.
+formula on either side fails one of the two. The Glue jobs install only content-addressed wheels
+(never a PyPI pin), and terraform-check.sh's one-init-per-directory is checked here too.
 """
 
 import json
 import os
 import re
 import subprocess
-import tomllib
 from pathlib import Path
 
 from ipeacast.deploy import collect_artifacts
+from ipeacast.packaging import GLUE_WHEELS_FILE, read_pinned_wheels
 
 FIXTURES = Path(__file__).resolve().parents[1] / "infra" / "stack" / "tests" / "fixtures"
 # The stack's artifact roles and their files (local artifact_patterns, infra/stack/main.tf).
@@ -85,40 +85,24 @@ def test_terraform_check_initialises_each_directory_once(tmp_path):
     assert tested == ["-chdir=infra/stack", "-chdir=infra/bootstrap"]
 
 
-def _pins(requirements: list[str]) -> dict[str, str]:
-    pins = {}
-    for req in requirements:
-        name, sep, version = req.partition("==")
-        assert sep and version, f"'{req}' is not an exact pin (name==version)"
-        pins[name.strip().lower().replace("_", "-")] = version.strip()
-    return pins
-
-
-def test_glue_python_modules_are_pinned_as_in_pyproject():
-    # Glue installs these next to the wheel with --no-deps, so their pins must be pyproject's:
-    # the versions the tests and the training image run with.
+def test_glue_installs_only_our_content_addressed_wheels_and_never_reaches_pypi():
+    # The Glue module takes S3 keys of wheels, not PyPI requirements, and installs them with
+    # --no-deps --no-index; the versions live in requirements/glue-wheels.txt (checked against
+    # pyproject.toml by packaging), nowhere in Terraform.
     repo = Path(__file__).resolve().parents[1]
-    project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
-    declared = _pins([d for d in project["dependencies"] if "==" in d])
-    variables = (repo / "infra" / "modules" / "glue" / "variables.tf").read_text()
-    block = re.search(
-        r'variable "additional_python_modules" \{.*?\n  default\s*=\s*\[(?P<items>[^\]]*)\]',
-        variables,
-        re.S,
-    )
-    assert block, (
-        "default of additional_python_modules not found in infra/modules/glue/variables.tf"
-    )
-    glue = _pins(re.findall(r'"([^"]+)"', block["items"]))
+    glue = repo / "infra" / "modules" / "glue"
+    main = (glue / "main.tf").read_text()
+    assert '"--python-modules-installer-option"  = "--no-deps --no-index"' in main
+    terraform = main + (glue / "variables.tf").read_text()
+    terraform += (repo / "infra" / "stack" / "tests" / "stack.tftest.hcl").read_text()
+    assert not re.findall(r"\b[A-Za-z][A-Za-z0-9_.-]*==\d", terraform), "a PyPI pin in Terraform"
 
-    assert glue, "the Glue module installs no Python module: is the default list empty?"
-    for name, version in glue.items():
-        assert name in declared, f"Glue installs {name}, which pyproject.toml does not pin"
-        assert version == declared[name], (
-            f"Glue pins {name}=={version}, pyproject.toml pins {name}=={declared[name]}"
-        )
-    # The stack test spells the resulting --additional-python-modules out: the same pins.
-    stack_test = (repo / "infra" / "stack" / "tests" / "stack.tftest.hcl").read_text()
-    for name, version in glue.items():
-        found = set(re.findall(rf"\b{re.escape(name)}==([A-Za-z0-9_.+-]+)", stack_test))
-        assert found == {version}, f"infra/stack/tests/stack.tftest.hcl pins {name} as {found}"
+
+def test_the_stack_fixture_glue_wheels_are_named_as_the_pins():
+    # The stack test reads tests/fixtures/artifacts/glue-wheels/: stand-ins (like the other
+    # fixtures: only their sha256 feeds the keys) named exactly as the pinned wheels.
+    repo = Path(__file__).resolve().parents[1]
+    pins = read_pinned_wheels(repo / GLUE_WHEELS_FILE)
+    fixtures = {a.name for a in collect_artifacts(FIXTURES / "artifacts" / "glue-wheels")}
+
+    assert sorted(fixtures) == sorted(f"{p.filename_prefix()}py3-none-any.whl" for p in pins)

@@ -7,17 +7,22 @@ which patch to drop).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import socket
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 from support import moto_patches
 
 REGION = "us-east-1"
@@ -355,3 +360,53 @@ def test_patched_moto_returns_a_functions_kms_key_and_logging_config():
         )
         updated = lam.get_function_configuration(FunctionName="kms-logging")
     assert updated["LoggingConfig"]["LogFormat"] == "JSON"
+
+
+@contextlib.contextmanager
+def _server() -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def _access_analyzer(endpoint: str) -> object:
+    once = Config(retries={"total_max_attempts": 1})
+    return boto3.client("accessanalyzer", region_name=REGION, endpoint_url=endpoint, config=once)
+
+
+def test_unpatched_moto_server_still_lacks_access_analyzer():
+    # The server finds no backend for the access-analyzer signing name and fails (500).
+    with _server() as endpoint:
+        analyzer = _access_analyzer(endpoint)
+        with pytest.raises(ClientError, match=r"\(500\) when calling the CreateAnalyzer"):
+            analyzer.create_analyzer(analyzerName="probe", type="ACCOUNT")
+
+
+def test_patched_moto_server_serves_access_analyzers_as_terraform_calls_them():
+    with moto_patches.patched() as patched, _server() as endpoint:
+        analyzer = _access_analyzer(endpoint)
+        arn = analyzer.create_analyzer(
+            analyzerName="ipeacast-account", type="ACCOUNT", tags={"Project": "ipeacast"}
+        )["arn"]
+        got = analyzer.get_analyzer(analyzerName="ipeacast-account")["analyzer"]
+        listed = analyzer.list_analyzers(type="ACCOUNT")["analyzers"]
+        analyzer.tag_resource(resourceArn=arn, tags={"Owner": "data"})
+        analyzer.untag_resource(resourceArn=arn, tagKeys=["Project"])
+        tags = analyzer.list_tags_for_resource(resourceArn=arn)["tags"]
+        with pytest.raises(ClientError, match="ConflictException"):
+            analyzer.create_analyzer(analyzerName="ipeacast-account", type="ACCOUNT")
+        analyzer.delete_analyzer(analyzerName="ipeacast-account")
+        with pytest.raises(ClientError, match="ResourceNotFoundException"):
+            analyzer.get_analyzer(analyzerName="ipeacast-account")
+        assert patched.analyzers == {}
+    assert arn == "arn:aws:access-analyzer:us-east-1:123456789012:analyzer/ipeacast-account"
+    assert (got["name"], got["type"], got["status"]) == ("ipeacast-account", "ACCOUNT", "ACTIVE")
+    assert got["tags"] == {"Project": "ipeacast"}
+    assert [a["arn"] for a in listed] == [arn]
+    assert tags == {"Owner": "data"}

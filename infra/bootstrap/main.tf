@@ -16,13 +16,29 @@ locals {
   oidc_host         = "token.actions.githubusercontent.com"
   oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
 
-  # The only OIDC subjects that may assume a role: a job bound to the GitHub environment, or a
-  # pull request / the scheduled drift check on main (read-only plan).
-  deploy_subjects = { for env in var.environments : env => "repo:${local.repository}:environment:${env}" }
-  plan_subjects = concat(
-    ["repo:${local.repository}:pull_request"],
-    [for b in var.plan_role_branches : "repo:${local.repository}:ref:refs/heads/${b}"],
-  )
+  # The OIDC subjects that may assume a role. The repository's subject template includes the
+  # workflow (scripts/github-settings.py: repo, context, job_workflow_ref), so a subject names the
+  # GitHub environment or event AND the workflow file and the ref it ran from: a workflow edited
+  # on a branch or in a pull request cannot take a deploy role, even if it declares the
+  # environment.
+  workflow_ref = { for wf in distinct(concat(var.deploy_workflows, var.plan_workflows)) : wf => "${local.repository}/.github/workflows/${wf}@refs/heads/${var.deploy_branch}" }
+  deploy_subjects = {
+    for env in var.environments : env => [
+      for wf in var.deploy_workflows : "repo:${local.repository}:environment:${env}:job_workflow_ref:${local.workflow_ref[wf]}"
+    ]
+  }
+  # Read-only plans: jobs of the main branch without an environment (the prod plan before
+  # approval, the dispatch plan, the scheduled drift check), and for the environments listed in
+  # pull_request_plan_environments, this repository's pull requests (whose pr.yml is the pull
+  # request's own: hence read-only, and never prod, whose plan reads prod's state).
+  plan_subjects = {
+    for env in var.environments : env => {
+      main = [for wf in var.plan_workflows : "repo:${local.repository}:ref:refs/heads/${var.deploy_branch}:job_workflow_ref:${local.workflow_ref[wf]}"]
+      pull_request = contains(var.pull_request_plan_environments, env) ? [
+        "repo:${local.repository}:pull_request:job_workflow_ref:${local.repository}/.github/workflows/${var.pull_request_workflow}@refs/pull/*/merge",
+      ] : []
+    }
+  }
 
   arn = {
     for env in var.environments : env => {
@@ -89,27 +105,22 @@ locals {
   # What `terraform apply`, the artifact upload, the image push and the smoke run add.
   write_actions = {
     s3 = [
-      "s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
-      "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock",
-      "s3:PutBucketOwnershipControls", "s3:PutLifecycleConfiguration", "s3:PutBucketLogging",
-      "s3:PutBucketTagging", "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
-      "s3:ListBucketVersions", "s3:GetObjectVersion", "s3:DeleteObjectVersion",
+      "s3:CreateBucket", "s3:PutBucketPolicy", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration",
+      "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls", "s3:PutLifecycleConfiguration",
+      "s3:PutBucketLogging", "s3:PutBucketTagging",
     ]
     kms_alias = ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"]
     kms_key = [
       "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias", "kms:EnableKeyRotation", "kms:PutKeyPolicy",
-      "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
+      "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
       "kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
     ]
-    # Actions that cannot give a role more than it has. Creating a role, writing its policies or
-    # setting its boundary are in bounded_role_actions, allowed only with the environment's
-    # boundary. UpdateAssumeRolePolicy is not granted at all: AWS has no boundary condition for it,
-    # and the stack's trust policies are fixed (to change one, replace the role: see
-    # docs/infrastructure.md).
-    iam_role = [
-      "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:TagRole", "iam:UntagRole",
-      "iam:DeleteRolePolicy", "iam:ListInstanceProfilesForRole",
-    ]
+    # The stack's roles are created here in bootstrap (stack_roles.tf), trusted only by their
+    # service: the deploy role writes their inline policies (bounded_role_actions, only with the
+    # environment's boundary) and deletes them, nothing else. It can neither create a role nor
+    # change a trust policy (DenyCreatingOrRetrustingRoles): AWS has no condition on a trust
+    # policy's content, so a role it could create could be trusted by any account.
+    iam_role = ["iam:DeleteRolePolicy"]
     glue = [
       "glue:CreateJob", "glue:UpdateJob", "glue:DeleteJob", "glue:TagResource", "glue:UntagResource",
       "glue:CreateDatabase", "glue:UpdateDatabase", "glue:DeleteDatabase", "glue:CreateTable",
@@ -137,25 +148,34 @@ locals {
     ]
     cloudwatch = ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"]
     ecr = [
-      "ecr:CreateRepository", "ecr:DeleteRepository", "ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy",
+      "ecr:CreateRepository", "ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy",
       "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability", "ecr:TagResource", "ecr:UntagResource",
       "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
       "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
     ]
   }
 
+  # What only the deploy role of a disposable environment (its stack sets force_destroy = true)
+  # may do: delete buckets, objects and object versions, the key and the image repository. A
+  # protected environment's deploy role keeps none of it (and is denied it outright): its data
+  # outlives any deployment, and a destroy there is an administrator's act.
+  destroy_actions = {
+    s3      = ["s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:DeleteObject", "s3:ListBucketVersions", "s3:GetObjectVersion", "s3:DeleteObjectVersion"]
+    kms_key = ["kms:ScheduleKeyDeletion"]
+    ecr     = ["ecr:DeleteRepository"]
+  }
+  disposable = { for env in var.environments : env => contains(var.disposable_environments, env) }
+
   # Actions AWS only accepts on "*" (no resource type), needed by plan and apply.
   unscoped_read_actions = [
     "kms:ListAliases",
     "logs:DescribeLogGroups",
-    "glue:GetSecurityConfiguration",
     "states:ListStateMachines",
   ]
   unscoped_write_actions = [
-    "glue:CreateSecurityConfiguration",
-    "glue:DeleteSecurityConfiguration",
     "ecr:GetAuthorizationToken",
-    # Step Functions execution logging (vended log delivery).
+    # Step Functions execution logging (vended log delivery). Only through Step Functions itself:
+    # DenyDirectAccountWideLogChanges below.
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
     "logs:UpdateLogDelivery",
@@ -170,7 +190,7 @@ locals {
   # Writing a role's permissions: allowed only when the role has (or is given) the environment's
   # boundary (condition iam:PermissionsBoundary). AttachRolePolicy is not needed (the stack uses
   # inline policies only) and stays ungranted.
-  bounded_role_actions = ["iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"]
+  bounded_role_actions = ["iam:PutRolePolicy"]
   # Denied outright whenever the boundary is missing or another one, whatever else is ever allowed.
   boundary_guarded_actions = ["iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary", "iam:AttachRolePolicy"]
   # Changing or removing the boundary itself.
@@ -316,6 +336,20 @@ resource "aws_s3_bucket_policy" "state" {
 }
 
 ################################################################################
+# Account-wide guards
+################################################################################
+
+# No bucket of the account can be made public, whatever its own settings or policy say: the
+# environments' buckets block it too, and no deploy role may change this (it is not granted
+# s3:PutAccountPublicAccessBlock).
+resource "aws_s3_account_public_access_block" "this" {
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+################################################################################
 # GitHub OIDC identity provider
 ################################################################################
 
@@ -364,7 +398,7 @@ data "aws_iam_policy_document" "boundary" {
   statement {
     sid       = "EnvironmentKey"
     effect    = "Allow"
-    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"]
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
     resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
 
     condition {
@@ -377,6 +411,33 @@ data "aws_iam_policy_document" "boundary" {
       test     = "StringEquals"
       variable = "aws:ResourceTag/Project"
       values   = [var.project]
+    }
+  }
+
+  # Grants on the key only for the AWS services that use it on a role's behalf (SageMaker's
+  # volumes, Step Functions), never to an arbitrary principal.
+  statement {
+    sid       = "EnvironmentKeyGrantsForServices"
+    effect    = "Allow"
+    actions   = ["kms:CreateGrant"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [each.key]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Project"
+      values   = [var.project]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "kms:GrantIsForAWSResource"
+      values   = ["true"]
     }
   }
 
@@ -440,7 +501,10 @@ data "aws_iam_policy_document" "boundary" {
     effect  = "Allow"
     actions = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents", "logs:AssociateKmsKey"]
     resources = flatten([
-      for group in ["/aws-glue/*", "/aws/sagemaker/TrainingJobs", "/aws/lambda/${var.project}-${each.key}-*"] : [
+      for group in [
+        "/aws-glue/jobs/${var.project}-${each.key}", "/aws-glue/jobs/output", "/aws-glue/jobs/error", "/aws-glue/jobs/logs-v2",
+        "/aws/sagemaker/TrainingJobs", "/aws/lambda/${var.project}-${each.key}-*",
+        ] : [
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${group}",
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${group}:*",
       ]
@@ -529,7 +593,7 @@ data "aws_iam_policy_document" "deploy_trust" {
     condition {
       test     = "StringEquals"
       variable = "${local.oidc_host}:sub"
-      values   = [each.value]
+      values   = each.value
     }
   }
 }
@@ -539,7 +603,7 @@ resource "aws_iam_role" "deploy" {
 
   # Not <project>-<env>-*: the role must not fall inside the names it may manage.
   name                 = "${var.project}-deploy-${each.key}"
-  description          = "GitHub Actions deploys ${each.key} (environment-bound OIDC subject only)"
+  description          = "GitHub Actions deploys ${each.key} (environment ${each.key}, deploy workflows on ${var.deploy_branch} only)"
   assume_role_policy   = data.aws_iam_policy_document.deploy_trust[each.key].json
   max_session_duration = var.max_session_duration
 }
@@ -587,11 +651,67 @@ data "aws_iam_policy_document" "deploy" {
     }
   }
 
+  # Objects: only the content-addressed artifacts the deploy uploads (and Lambda reads on its
+  # behalf); the lake's data zones are the pipeline roles' business.
+  statement {
+    sid       = "ArtifactObjects"
+    effect    = "Allow"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["arn:${local.partition}:s3:::${var.project}-${each.key}-*/artifacts/*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.disposable[each.key] ? ["s3", "ecr"] : []
+    content {
+      sid       = "DestroyDisposable${upper(statement.value)}"
+      effect    = "Allow"
+      actions   = local.destroy_actions[statement.value]
+      resources = local.arn[each.key][statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.disposable[each.key] ? [] : [1]
+    content {
+      sid       = "DenyDestroyingProtectedData"
+      effect    = "Deny"
+      actions   = concat(local.destroy_actions.s3, local.destroy_actions.ecr, ["s3:PutBucketObjectLockConfiguration"])
+      resources = local.arn[each.key].s3
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.disposable[each.key] ? [] : [1]
+    content {
+      sid       = "DenyDeletingProtectedKeys"
+      effect    = "Deny"
+      actions   = local.destroy_actions.kms_key
+      resources = ["*"]
+    }
+  }
+
+  # Log delivery and the account's log resource policies have no resource type, so one
+  # environment could rewrite another's. Step Functions makes these calls with the deploy role's
+  # credentials when it creates or updates a state machine's logging (aws:ViaAWSService true);
+  # a direct call is denied.
+  statement {
+    sid       = "DenyDirectAccountWideLogChanges"
+    effect    = "Deny"
+    actions   = ["logs:CreateLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:PutResourcePolicy", "logs:DeleteResourcePolicy"]
+    resources = ["*"]
+
+    condition {
+      test     = "Bool"
+      variable = "aws:ViaAWSService"
+      values   = ["false"]
+    }
+  }
+
   # Keys of this project and environment only: both tags, on the key itself.
   statement {
     sid       = "ManageEnvironmentKey"
     effect    = "Allow"
-    actions   = distinct(concat(local.read_actions.kms_key, local.write_actions.kms_key))
+    actions   = distinct(concat(local.read_actions.kms_key, local.write_actions.kms_key, local.disposable[each.key] ? local.destroy_actions.kms_key : []))
     resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
 
     condition {
@@ -668,8 +788,8 @@ data "aws_iam_policy_document" "deploy" {
     }
   }
 
-  # Creating a role, writing its inline policy or (re)setting its boundary only with the
-  # environment's boundary: a role the deploy role makes can never do more than the boundary.
+  # Writing a stack role's inline policy only while the role carries the environment's boundary:
+  # a stack role can never do more than the boundary.
   statement {
     sid       = "WriteBoundedRoles"
     effect    = "Allow"
@@ -694,6 +814,13 @@ data "aws_iam_policy_document" "deploy" {
       variable = "iam:PermissionsBoundary"
       values   = [local.boundary_arn[each.key]]
     }
+  }
+
+  statement {
+    sid       = "DenyCreatingOrRetrustingRoles"
+    effect    = "Deny"
+    actions   = ["iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:CreateServiceLinkedRole", "iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile"]
+    resources = ["*"]
   }
 
   statement {
@@ -740,12 +867,14 @@ resource "aws_iam_role_policy" "deploy" {
 }
 
 ################################################################################
-# Read-only plan role for pull requests
+# Read-only plan role per environment
 ################################################################################
 
 data "aws_iam_policy_document" "plan_trust" {
+  for_each = local.plan_subjects
+
   statement {
-    sid     = "GitHubPullRequests"
+    sid     = "GitHubMainBranchWorkflows"
     effect  = "Allow"
     actions = ["sts:AssumeRoleWithWebIdentity"]
 
@@ -763,19 +892,50 @@ data "aws_iam_policy_document" "plan_trust" {
     condition {
       test     = "StringEquals"
       variable = "${local.oidc_host}:sub"
-      values   = local.plan_subjects
+      values   = each.value.main
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(each.value.pull_request) > 0 ? [each.value.pull_request] : []
+    content {
+      sid     = "GitHubPullRequests"
+      effect  = "Allow"
+      actions = ["sts:AssumeRoleWithWebIdentity"]
+
+      principals {
+        type        = "Federated"
+        identifiers = [local.oidc_provider_arn]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "${local.oidc_host}:aud"
+        values   = ["sts.amazonaws.com"]
+      }
+
+      # The pull request number is the only wildcard: refs/pull/<n>/merge of this repository.
+      condition {
+        test     = "StringLike"
+        variable = "${local.oidc_host}:sub"
+        values   = statement.value
+      }
     }
   }
 }
 
 resource "aws_iam_role" "plan" {
-  name                 = "${var.project}-plan"
-  description          = "GitHub Actions pull requests: terraform plan, read-only"
-  assume_role_policy   = data.aws_iam_policy_document.plan_trust.json
+  for_each = local.plan_subjects
+
+  name                 = "${var.project}-plan-${each.key}"
+  description          = "GitHub Actions: terraform plan of ${each.key}, read-only"
+  assume_role_policy   = data.aws_iam_policy_document.plan_trust[each.key].json
   max_session_duration = var.max_session_duration
 }
 
 data "aws_iam_policy_document" "plan" {
+  for_each = local.plan_subjects
+
   # Read-only: plans run with -lock=false (scripts/tf.sh TF_LOCK=false), so not even the state
   # lock file is written.
   #checkov:skip=CKV_AWS_356:The "*" statement lists read actions without a resource type only.
@@ -784,7 +944,7 @@ data "aws_iam_policy_document" "plan" {
     sid       = "ReadState"
     effect    = "Allow"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.state.arn}/${local.state_prefix}/*"]
+    resources = ["${aws_s3_bucket.state.arn}/${local.state_prefix}/${each.key}/*"]
   }
 
   # The backend lists the bucket (workspaces under env:/); key names are not secret. As in the
@@ -809,7 +969,7 @@ data "aws_iam_policy_document" "plan" {
       sid       = "Read${replace(title(replace(statement.value, "_", " ")), " ", "")}"
       effect    = "Allow"
       actions   = local.read_actions[statement.value]
-      resources = flatten([for env in var.environments : local.arn[env][statement.value]])
+      resources = local.arn[each.key][statement.value]
     }
   }
 
@@ -824,6 +984,12 @@ data "aws_iam_policy_document" "plan" {
       variable = "aws:ResourceTag/Project"
       values   = [var.project]
     }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [each.key]
+    }
   }
 
   statement {
@@ -835,7 +1001,9 @@ data "aws_iam_policy_document" "plan" {
 }
 
 resource "aws_iam_role_policy" "plan" {
-  name   = "plan-read-only"
-  role   = aws_iam_role.plan.id
-  policy = data.aws_iam_policy_document.plan.json
+  for_each = local.plan_subjects
+
+  name   = "plan-read-only-${each.key}"
+  role   = aws_iam_role.plan[each.key].id
+  policy = data.aws_iam_policy_document.plan[each.key].json
 }

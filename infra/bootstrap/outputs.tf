@@ -18,9 +18,9 @@ output "deploy_role_arns" {
   value       = { for env, role in aws_iam_role.deploy : env => role.arn }
 }
 
-output "plan_role_arn" {
-  description = "Read-only plan role for pull requests (GitHub variable AWS_PLAN_ROLE_ARN)."
-  value       = aws_iam_role.plan.arn
+output "plan_role_arns" {
+  description = "Read-only plan role per environment (GitHub repository variables AWS_PLAN_ROLE_ARN_DEV, AWS_PLAN_ROLE_ARN_PROD)."
+  value       = { for env, role in aws_iam_role.plan : env => role.arn }
 }
 
 output "trust_subjects" {
@@ -36,8 +36,8 @@ output "iam_policy_statements" {
   value = merge(
     { state_key = data.aws_iam_policy_document.state_key.statement },
     { state_bucket = data.aws_iam_policy_document.state_bucket.statement },
-    { plan_trust = data.aws_iam_policy_document.plan_trust.statement },
-    { plan = data.aws_iam_policy_document.plan.statement },
+    { for env, doc in data.aws_iam_policy_document.plan_trust : "plan_trust.${env}" => doc.statement },
+    { for env, doc in data.aws_iam_policy_document.plan : "plan.${env}" => doc.statement },
     { for env, doc in data.aws_iam_policy_document.deploy_trust : "deploy_trust.${env}" => doc.statement },
     { for env, doc in data.aws_iam_policy_document.deploy : "deploy.${env}" => doc.statement },
     { for env, doc in data.aws_iam_policy_document.boundary : "boundary.${env}" => doc.statement },

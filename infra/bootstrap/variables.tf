@@ -78,13 +78,68 @@ variable "max_session_duration" {
   }
 }
 
-variable "plan_role_branches" {
-  description = "Branches whose workflow runs (the scheduled drift check) may also assume the read-only plan role, besides pull requests."
-  type        = list(string)
-  default     = ["main"]
+variable "deploy_branch" {
+  description = "The branch deployments and main-branch plans run from: deploy and plan roles trust only workflow runs of this ref."
+  type        = string
+  default     = "main"
 
   validation {
-    condition     = alltrue([for b in var.plan_role_branches : can(regex("^[A-Za-z0-9._/-]+$", b)) && !strcontains(b, "*")])
-    error_message = "plan_role_branches must be exact branch names (no wildcard)."
+    condition     = can(regex("^[A-Za-z0-9._/-]+$", var.deploy_branch)) && !strcontains(var.deploy_branch, "*")
+    error_message = "deploy_branch must be an exact branch name (no wildcard)."
+  }
+}
+
+variable "deploy_workflows" {
+  description = "Workflow files (in .github/workflows) whose jobs in a GitHub environment may assume that environment's deploy role, when run from deploy_branch."
+  type        = list(string)
+  default     = ["deploy.yml", "dispatch.yml"]
+
+  validation {
+    condition     = length(var.deploy_workflows) > 0 && alltrue([for w in var.deploy_workflows : can(regex("^[A-Za-z0-9._-]+\\.ya?ml$", w))])
+    error_message = "deploy_workflows must be workflow file names such as deploy.yml (no path, no wildcard)."
+  }
+}
+
+variable "plan_workflows" {
+  description = "Workflow files whose jobs without an environment, run from deploy_branch, may assume the read-only plan roles (the prod plan before approval, the dispatch plan, the drift check)."
+  type        = list(string)
+  default     = ["deploy.yml", "dispatch.yml", "drift.yml"]
+
+  validation {
+    condition     = length(var.plan_workflows) > 0 && alltrue([for w in var.plan_workflows : can(regex("^[A-Za-z0-9._-]+\\.ya?ml$", w))])
+    error_message = "plan_workflows must be workflow file names such as drift.yml (no path, no wildcard)."
+  }
+}
+
+variable "pull_request_workflow" {
+  description = "The workflow file that plans pull requests."
+  type        = string
+  default     = "pr.yml"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+\\.ya?ml$", var.pull_request_workflow))
+    error_message = "pull_request_workflow must be a workflow file name such as pr.yml."
+  }
+}
+
+variable "pull_request_plan_environments" {
+  description = "Environments whose read-only plan role this repository's pull requests may assume. A pull request runs its own version of the workflow, so keep prod out: prod is planned from main only."
+  type        = list(string)
+  default     = ["dev"]
+
+  validation {
+    condition     = alltrue([for e in var.pull_request_plan_environments : contains(var.environments, e) && e != "prod"])
+    error_message = "pull_request_plan_environments must be a subset of environments, without prod (prod is planned from main only)."
+  }
+}
+
+variable "disposable_environments" {
+  description = "Environments whose stack sets force_destroy = true (dev). Only their deploy role may delete buckets, objects, object versions, the key and the image repository; every other environment's data is protected from its deploy role."
+  type        = list(string)
+  default     = ["dev"]
+
+  validation {
+    condition     = alltrue([for e in var.disposable_environments : contains(var.environments, e) && e != "prod"])
+    error_message = "disposable_environments must be a subset of environments, without prod."
   }
 }

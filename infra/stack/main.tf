@@ -10,7 +10,13 @@ locals {
     ecr           = "${local.prefix}-training"
     glue_database = replace(local.prefix, "-", "_")
     lambda        = "${local.prefix}-pipeline"
-    training_role = "${local.prefix}-training"
+    # The roles are created by infra/bootstrap (stack_roles.tf: <project>-<env>-<key>, trusted only
+    # by their service); the stack looks them up and writes their inline policies.
+    glue_role      = "${local.prefix}-glue"
+    lambda_role    = "${local.prefix}-pipeline"
+    sfn_role       = "${local.prefix}-sfn"
+    scheduler_role = "${local.prefix}-scheduler"
+    training_role  = "${local.prefix}-training"
   }
 
   # fileset() patterns, relative to var.artifact_dir, that find each output of `make package`;
@@ -32,6 +38,12 @@ locals {
     for name, file in local.artifact_files :
     name => "artifacts/${filesha256("${var.artifact_dir}/${file}")}/${basename(file)}"
   }
+  # The dependency wheels Glue installs next to ours (requirements/glue-wheels.txt), same keys.
+  glue_wheel_keys = [
+    for file in sort(fileset(var.artifact_dir, local.glue_wheels_pattern)) :
+    "artifacts/${filesha256("${var.artifact_dir}/${file}")}/${basename(file)}"
+  ]
+  glue_wheels_pattern = "glue-wheels/*.whl"
 
   training_image_uri = "${module.ecr.repository_url}:${var.training_image_tag}"
 
@@ -79,6 +91,9 @@ module "glue" {
   series_codes  = var.series_codes
   lake_roots    = local.lake_roots
 
+  dependency_wheel_keys = local.glue_wheel_keys
+
+  role_name                = local.names.glue_role
   permissions_boundary_arn = var.permissions_boundary_arn
 
   jobs = {
@@ -111,6 +126,7 @@ module "lambda" {
   source = "../modules/lambda"
 
   function_name      = local.names.lambda
+  role_name          = local.names.lambda_role
   package_path       = "${var.artifact_dir}/${local.artifact_files.lambda_zip}"
   bucket_arn         = module.data_lake.bucket_arn
   kms_key_arn        = module.data_lake.kms_key_arn
@@ -157,5 +173,45 @@ module "orchestration" {
   schedule_enabled         = var.schedule_enabled
   series_codes             = var.series_codes
   alarm_emails             = var.alarm_emails
+  state_machine_role_name  = local.names.sfn_role
+  scheduler_role_name      = local.names.scheduler_role
   permissions_boundary_arn = var.permissions_boundary_arn
+}
+
+# The roles moved to infra/bootstrap (stack_roles.tf): an environment applied before that still
+# holds them in its state. Forget them there without destroying them; bootstrap imports them
+# (docs/infrastructure.md, "Bootstrap").
+removed {
+  from = module.glue.aws_iam_role.job
+  lifecycle {
+    destroy = false
+  }
+}
+
+removed {
+  from = module.training.aws_iam_role.this
+  lifecycle {
+    destroy = false
+  }
+}
+
+removed {
+  from = module.lambda.aws_iam_role.this
+  lifecycle {
+    destroy = false
+  }
+}
+
+removed {
+  from = module.orchestration.aws_iam_role.sfn
+  lifecycle {
+    destroy = false
+  }
+}
+
+removed {
+  from = module.orchestration.aws_iam_role.scheduler
+  lifecycle {
+    destroy = false
+  }
 }

@@ -31,12 +31,18 @@ variable "series_codes" {
 }
 
 variable "artifact_dir" {
-  description = "Directory with the output of `make package` (wheel, Glue scripts, Lambda zip). S3 keys are content-addressed like `ipeacast deploy` uploads them: artifacts/<sha256>/<file name>."
+  description = "Directory with the output of `make package` (wheel, Glue scripts, Lambda zip, glue-wheels/*.whl). S3 keys are content-addressed like `ipeacast deploy` uploads them: artifacts/<sha256>/<file name>."
   type        = string
 
   validation {
     condition     = alltrue([for pattern in values(local.artifact_patterns) : length(fileset(var.artifact_dir, pattern)) == 1])
     error_message = "artifact_dir must hold the output of `make package`: each artifact pattern (wheel, Lambda zip, extract.py, transform.py, load.py) must match exactly one file. Run `make package` first."
+  }
+
+  # The Glue jobs install with --no-index: without these wheels extract cannot import ipeadatapy.
+  validation {
+    condition     = length(fileset(var.artifact_dir, local.glue_wheels_pattern)) > 0
+    error_message = "artifact_dir must hold the dependency wheels for Glue (glue-wheels/*.whl, pinned in requirements/glue-wheels.txt). Run `make package` (without --without-glue-wheels) first."
   }
 }
 

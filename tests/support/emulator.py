@@ -7,7 +7,9 @@
 - the runners of `runners` behind those patches: Glue job runs, Lambda invocations and training
   jobs execute the deployed artifacts in processes of their own;
 - the WebHDFS gateway (`s3_webhdfs`) that gives the Glue jobs' local Spark the emulated S3, and
-  the fake Ipeadata (`fake_ipeadata`) that the extract job reaches through `HTTP_PROXY`.
+  the fake Ipeadata (`fake_ipeadata`) that the extract job reaches through `HTTP_PROXY`;
+- the account-host proxy (`host_proxy`) for S3 Control, which the SDKs address as
+  `<account>.<endpoint host>`: Terraform reaches it through `HTTP_PROXY` (`env()`).
 
 `env()` is the environment for anything pointed at the emulator (Terraform, the deploy verbs):
 dummy credentials, `AWS_ENDPOINT_URL`, region. Nothing here reaches beyond 127.0.0.1.
@@ -27,6 +29,7 @@ from moto.server import ThreadedMotoServer
 
 from . import moto_patches, runners
 from .fake_ipeadata import FakeIpeadata
+from .host_proxy import AccountHostProxy
 from .s3_webhdfs import S3WebHdfsGateway, spark_conf, spark_defaults_text
 
 REGION = "us-east-1"
@@ -62,6 +65,7 @@ class Emulator:
         )
         self.patched: moto_patches.Patched | None = None
         self._stack = contextlib.ExitStack()
+        self.host_proxy = AccountHostProxy(self.port, REGION)  # bound now, served in __enter__
 
     def env(self) -> dict[str, str]:
         return {
@@ -69,6 +73,8 @@ class Emulator:
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ENDPOINT_URL": self.endpoint,
+            "HTTP_PROXY": self.host_proxy.url,
+            "http_proxy": self.host_proxy.url,
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
         }
@@ -94,6 +100,8 @@ class Emulator:
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         server.start()
         self._stack.callback(server.stop)
+        self.host_proxy.start()
+        self._stack.callback(self.host_proxy.stop)
         gateway = S3WebHdfsGateway(self.endpoint, REGION).start()
         self._stack.callback(gateway.stop)
         self.gateway = gateway

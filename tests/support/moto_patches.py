@@ -61,6 +61,13 @@ Three more make a moto *server* usable as the target of `terraform apply` (the d
     plan). We keep both from CreateFunction / UpdateFunctionConfiguration and return them, with
     AWS's default logging configuration (Text, `/aws/lambda/<name>`) when none was given.
 
+14. IAM Access Analyzer is not emulated at all (no `moto.accessanalyzer`): the bootstrap root's
+    `aws_accessanalyzer_analyzer` cannot apply. The moto *server* routes a request by the service
+    of its SigV4 credential scope; we route `access-analyzer` to a small app of our own that keeps
+    analyzers in `Patched.analyzers` and answers what the AWS provider and `ListAnalyzers` call:
+    CreateAnalyzer, GetAnalyzer, ListAnalyzers, DeleteAnalyzer, TagResource, UntagResource,
+    ListTagsForResource (server mode only: nothing in-process calls Access Analyzer).
+
 And one that makes Glue job runs real when a runner is given (`Patched.glue_runner`):
 
 10. `FakeJob.start_job_run` records the run and reports it SUCCEEDED at once. With a runner, the
@@ -80,6 +87,7 @@ import contextlib
 import datetime
 import fnmatch
 import importlib
+import importlib.util
 import inspect
 import io
 import json
@@ -99,8 +107,11 @@ from typing import Any
 from unittest import mock
 
 import moto
+from moto import backend_index
 from moto.awslambda import models as lambda_models
 from moto.glue import models as glue_models
+from moto.iam.models import get_account_id_from
+from moto.moto_server import werkzeug_app
 from moto.s3 import models as s3_models
 from moto.sagemaker import models as sagemaker_models
 from moto.stepfunctions import responses as sfn_responses
@@ -115,6 +126,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 from moto.stepfunctions.parser.backend import execution as execution_module
 from moto.stepfunctions.parser.backend import execution_worker
+from werkzeug.wrappers import Request, Response
 
 MOTO_VERSION = "5.2.1"
 
@@ -128,6 +140,10 @@ _FIXED_LINES = (
     "            if callback_endpoint is not None:\n"
     "                callback_endpoint.interrupt_all()\n"
 )
+
+# Patch 14: the SigV4 signing name of IAM Access Analyzer, and the credential scope of a request.
+ACCESS_ANALYZER = "access-analyzer"
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 # A training outcome hook: gets the CreateTrainingJob request, returns None for "Completed" or a
 # failure reason for "Failed". It may write the model artifact to (moto) S3 first.
@@ -146,6 +162,8 @@ class Patched:
     # (job, run) -> error message or None: executes a Glue job run (patch 10)
     glue_runner: Callable[[Any, Any], str | None] | None = None
     lambda_runner: Callable[[Any, dict[str, Any], dict[str, str]], tuple[bytes, bool]] | None = None
+    # Access Analyzer analyzers by ARN (patch 14): the AnalyzerSummary AWS returns
+    analyzers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 _CURRENT: Patched | None = None
@@ -219,6 +237,16 @@ def check_targets() -> list[str]:
     init = list(inspect.signature(lambda_models.LambdaFunction.__init__).parameters)
     if init[:3] != ["self", "account_id", "spec"]:
         problems.append(f"Lambda: LambdaFunction.__init__ changed to {init}; review patch 13")
+    if importlib.util.find_spec("moto.accessanalyzer") is not None or any(
+        pattern.match(f"https://{ACCESS_ANALYZER}.us-east-1.amazonaws.com")
+        for _, pattern in backend_index.backend_url_patterns
+    ):
+        problems.append("Access Analyzer: moto emulates it now; drop patch 14")
+    dispatch = list(
+        inspect.signature(werkzeug_app.DomainDispatcherApplication.get_application).parameters
+    )
+    if dispatch != ["self", "environ"]:
+        problems.append(f"Server: get_application changed to {dispatch}; review patch 14")
     if hasattr(s3_models.FakeDeleteMarker, "dispose"):
         problems.append("S3: FakeDeleteMarker has dispose() now; drop patch 12")
     params = list(inspect.signature(glue_models.FakeJob.start_job_run).parameters)
@@ -627,6 +655,101 @@ def _glue_run_as_dict() -> Callable[..., dict[str, Any]]:
     return as_dict
 
 
+def _access_analyzer_app(analyzers: dict[str, dict[str, Any]]) -> Callable[..., Any]:
+    """Patch 14: the Access Analyzer REST API (2019-11-01) for analyzers and their tags."""
+    lock = threading.Lock()
+
+    def reply(status: int, body: dict[str, Any] | None = None, error: str = "") -> Response:
+        response = Response(json.dumps(body or {}), status=status, mimetype="application/json")
+        if error:
+            response.headers["x-amzn-ErrorType"] = error
+        return response
+
+    def not_found(resource_id: str) -> Response:
+        body = {
+            "message": f"Analyzer {resource_id} not found",
+            "resourceId": resource_id,
+            "resourceType": "AWS::AccessAnalyzer::Analyzer",
+        }
+        return reply(404, body, "ResourceNotFoundException")
+
+    def by_name(name: str) -> dict[str, Any] | None:
+        return next((a for a in analyzers.values() if a["name"] == name), None)
+
+    def handle(request: Request) -> Response:
+        match = _CREDENTIAL_SCOPE.search(request.headers.get("Authorization", ""))
+        access_key, region = (match.group(1), match.group(2)) if match else ("", "us-east-1")
+        account = get_account_id_from(access_key)
+        path, method = request.path.rstrip("/"), request.method
+        if path == "/analyzer" and method == "PUT":
+            spec = request.get_json(force=True)
+            name = spec["analyzerName"]
+            if by_name(name) is not None:
+                message = {"message": f"Analyzer {name} already exists"}
+                return reply(409, message, "ConflictException")
+            arn = f"arn:aws:access-analyzer:{region}:{account}:analyzer/{name}"
+            now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            analyzers[arn] = {
+                "arn": arn,
+                "name": name,
+                "type": spec["type"],
+                "createdAt": now,
+                "status": "ACTIVE",
+                "tags": dict(spec.get("tags") or {}),
+            }
+            return reply(200, {"arn": arn})
+        if path == "/analyzer" and method == "GET":
+            kind = request.args.get("type")
+            found = [a for a in analyzers.values() if kind in (None, a["type"])]
+            return reply(200, {"analyzers": found})
+        if path.startswith("/analyzer/"):
+            name = path.removeprefix("/analyzer/")
+            analyzer = by_name(name)
+            if analyzer is None:
+                return not_found(name)
+            if method == "GET":
+                return reply(200, {"analyzer": analyzer})
+            if method == "DELETE":
+                del analyzers[analyzer["arn"]]
+                return reply(200)
+        if path.startswith("/tags/"):
+            arn = path.removeprefix("/tags/")  # the WSGI server has decoded %3A and %2F
+            if arn not in analyzers:
+                return not_found(arn)
+            tags = analyzers[arn]["tags"]
+            if method == "GET":
+                return reply(200, {"tags": tags})
+            if method == "POST":
+                tags.update(request.get_json(force=True).get("tags") or {})
+                return reply(200)
+            if method == "DELETE":
+                for key in request.args.getlist("tagKeys"):
+                    tags.pop(key, None)
+                return reply(200)
+        message = f"Access Analyzer emulation: {method} {path} is not supported"
+        return reply(400, {"message": message}, "ValidationException")
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        with lock:
+            response = handle(Request(environ))
+        return response(environ, start_response)
+
+    return app
+
+
+def _access_analyzer_dispatch(app: Callable[..., Any]) -> Callable[..., Any]:
+    """Patch 14: requests signed for access-analyzer go to our app, the rest as before."""
+    original = werkzeug_app.DomainDispatcherApplication.get_application
+
+    def get_application(self: Any, environ: dict[str, Any]) -> Any:
+        match = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if match and match.group(3) == ACCESS_ANALYZER:
+            return app
+        return original(self, environ)
+
+    return get_application
+
+
 @contextlib.contextmanager
 def patched(on_training: TrainingHook | None = None) -> Iterator[Patched]:
     """Apply every patch for the duration of the block; yields what the patched moto records."""
@@ -703,6 +826,13 @@ def patched(on_training: TrainingHook | None = None) -> Iterator[Patched]:
         )
         stack.enter_context(
             mock.patch.object(glue_models.FakeJobRun, "as_dict", _glue_run_as_dict())
+        )
+        stack.enter_context(
+            mock.patch.object(
+                werkzeug_app.DomainDispatcherApplication,
+                "get_application",
+                _access_analyzer_dispatch(_access_analyzer_app(state.analyzers)),
+            )
         )
         _CURRENT = state
         try:

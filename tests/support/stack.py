@@ -32,11 +32,9 @@ class Stack:
     def from_file(cls, path: Path) -> Stack:
         return cls(json.loads(path.read_text()))
 
-    def of_type(self, kind: str) -> list[dict[str, Any]]:
+    def of_type(self, kind: str, mode: str = "managed") -> list[dict[str, Any]]:
         root = self.state["values"]["root_module"]
-        return [
-            r["values"] for r in _resources(root) if r["type"] == kind and r["mode"] == "managed"
-        ]
+        return [r["values"] for r in _resources(root) if r["type"] == kind and r["mode"] == mode]
 
     def output(self, name: str) -> Any:
         return self.state["values"]["outputs"][name]["value"]
@@ -72,7 +70,9 @@ class Stack:
     def create(self, client: Callable[[str], Any], lambda_zip: bytes) -> str:
         """Create the resources the state machine calls; returns the state machine's ARN."""
         iam = client("iam")
-        for role in self.of_type("aws_iam_role"):
+        # The roles are infra/bootstrap's; the stack reads them (data sources) and writes their
+        # policies.
+        for role in self.of_type("aws_iam_role", mode="data"):
             iam.create_role(
                 RoleName=role["name"],
                 Path=role.get("path") or "/",

@@ -63,35 +63,93 @@ run "deploy_roles_trust_only_their_github_environment" {
     error_message = "Each deploy role must be assumable only through the GitHub OIDC provider, with exactly two conditions."
   }
 
+  # The subject names the environment, the workflow file and refs/heads/main: a pr.yml (or any
+  # workflow edited on a branch) that declares `environment: prod` does not match.
   assert {
     condition = alltrue([
       for env in ["dev", "prod"] : {
-        for c in one(output.iam_policy_statements["deploy_trust.${env}"]).condition : c.variable => "${c.test} ${jsonencode(c.values)}"
+        for c in one(output.iam_policy_statements["deploy_trust.${env}"]).condition : c.variable => "${c.test} ${jsonencode(sort(c.values))}"
         } == {
         "token.actions.githubusercontent.com:aud" = "StringEquals [\"sts.amazonaws.com\"]"
-        "token.actions.githubusercontent.com:sub" = "StringEquals [\"repo:octo-org/ipeacast:environment:${env}\"]"
+        "token.actions.githubusercontent.com:sub" = "StringEquals ${jsonencode([
+          "repo:octo-org/ipeacast:environment:${env}:job_workflow_ref:octo-org/ipeacast/.github/workflows/deploy.yml@refs/heads/main",
+          "repo:octo-org/ipeacast:environment:${env}:job_workflow_ref:octo-org/ipeacast/.github/workflows/dispatch.yml@refs/heads/main",
+        ])}"
       }
     ])
-    error_message = "Deploy trust must be exactly aud = sts.amazonaws.com and sub = repo:<owner>/<repo>:environment:<env> (StringEquals, no wildcard)."
+    error_message = "Deploy trust must be exactly aud = sts.amazonaws.com and sub = the environment + deploy.yml/dispatch.yml at refs/heads/main (StringEquals, no wildcard)."
+  }
+
+  assert {
+    condition     = !anytrue([for env in ["dev", "prod"] : anytrue([for s in output.trust_subjects.deploy[env] : strcontains(s, "*") || strcontains(s, "pr.yml")])])
+    error_message = "No deploy subject may hold a wildcard or name the pull request workflow."
+  }
+}
+
+run "plan_roles_prod_from_main_only" {
+  command = apply
+
+  assert {
+    condition     = toset(keys(output.plan_role_arns)) == toset(["dev", "prod"])
+    error_message = "There must be one read-only plan role per environment."
+  }
+
+  assert {
+    condition     = length(output.iam_policy_statements["plan_trust.prod"]) == 1
+    error_message = "The prod plan role must have a single trust statement (main branch workflows only)."
   }
 
   assert {
     condition = {
-      for c in one(output.iam_policy_statements["plan_trust"]).condition : c.variable => "${c.test} ${jsonencode(c.values)}"
+      for c in one(output.iam_policy_statements["plan_trust.prod"]).condition : c.variable => "${c.test} ${jsonencode(sort(c.values))}"
       } == {
       "token.actions.githubusercontent.com:aud" = "StringEquals [\"sts.amazonaws.com\"]"
-      "token.actions.githubusercontent.com:sub" = "StringEquals [\"repo:octo-org/ipeacast:pull_request\",\"repo:octo-org/ipeacast:ref:refs/heads/main\"]"
+      "token.actions.githubusercontent.com:sub" = "StringEquals ${jsonencode([
+        for wf in ["deploy.yml", "dispatch.yml", "drift.yml"] : "repo:octo-org/ipeacast:ref:refs/heads/main:job_workflow_ref:octo-org/ipeacast/.github/workflows/${wf}@refs/heads/main"
+      ])}"
     }
-    error_message = "The plan role must trust exactly this repository's pull requests and its main branch (scheduled drift check)."
+    error_message = "The prod plan role must trust only the main branch's deploy, dispatch and drift workflows (no pull request)."
   }
+
+  assert {
+    condition = [
+      for s in output.iam_policy_statements["plan_trust.dev"] : {
+        for c in s.condition : c.variable => "${c.test} ${jsonencode(sort(c.values))}"
+      } if s.sid == "GitHubPullRequests"
+      ] == [{
+        "token.actions.githubusercontent.com:aud" = "StringEquals [\"sts.amazonaws.com\"]"
+        "token.actions.githubusercontent.com:sub" = "StringLike [\"repo:octo-org/ipeacast:pull_request:job_workflow_ref:octo-org/ipeacast/.github/workflows/pr.yml@refs/pull/*/merge\"]"
+    }]
+    error_message = "The dev plan role must also trust this repository's pull requests (pr.yml at refs/pull/<n>/merge)."
+  }
+
+  # Each plan role reads only its own environment's state.
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : one([
+        for s in output.iam_policy_statements["plan.${env}"] : s.resources if s.sid == "ReadState"
+      ]) == toset(["arn:aws:s3:::mocked/ipeacast/${env}/*"])
+    ])
+    error_message = "A plan role may read only its own environment's state (ipeacast/<env>/*)."
+  }
+}
+
+run "pull_requests_never_plan_prod" {
+  command = plan
+
+  variables {
+    pull_request_plan_environments = ["dev", "prod"]
+  }
+
+  expect_failures = [var.pull_request_plan_environments]
 }
 
 run "no_policy_grants_a_wildcard_action" {
   command = apply
 
   assert {
-    condition     = length(output.iam_policy_statements) == 10
-    error_message = "Expected 10 policy documents (state key, state bucket, plan trust, plan, and trust + permissions + boundary per environment)."
+    condition     = length(output.iam_policy_statements) == 12
+    error_message = "Expected 12 policy documents (state key, state bucket, and plan trust + plan + deploy trust + deploy + boundary per environment)."
   }
 
   assert {
@@ -117,8 +175,10 @@ run "plan_role_is_read_only" {
   # Plans run with -lock=false: the plan role writes nothing, not even the state lock file.
   assert {
     condition = alltrue(flatten([
-      for s in output.iam_policy_statements["plan"] : [
-        for a in s.actions : can(regex("^[a-z0-9-]+:(Get|List|Describe)", a)) || a == "kms:Decrypt"
+      for env in ["dev", "prod"] : [
+        for s in output.iam_policy_statements["plan.${env}"] : [
+          for a in s.actions : can(regex("^[a-z0-9-]+:(Get|List|Describe)", a)) || a == "kms:Decrypt"
+        ]
       ]
     ]))
     error_message = "The plan role may only read (Get/List/Describe, kms:Decrypt)."
@@ -126,8 +186,10 @@ run "plan_role_is_read_only" {
 
   assert {
     condition = alltrue(flatten([
-      for s in output.iam_policy_statements["plan"] : [
-        for a in s.actions : !can(regex("^s3:(Put|Delete)", a))
+      for env in ["dev", "prod"] : [
+        for s in output.iam_policy_statements["plan.${env}"] : [
+          for a in s.actions : !can(regex("^s3:(Put|Delete)", a))
+        ]
       ]
     ]))
     error_message = "The plan role may not put or delete any S3 object (no state lock either)."
@@ -266,9 +328,24 @@ run "deploy_roles_create_only_bounded_roles" {
 
   assert {
     condition = alltrue([
-      for env in ["dev", "prod"] : one([for s in output.iam_policy_statements["deploy.${env}"] : s if s.sid == "WriteBoundedRoles"]).actions == toset(["iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"])
+      for env in ["dev", "prod"] : one([for s in output.iam_policy_statements["deploy.${env}"] : s if s.sid == "WriteBoundedRoles"]).actions == toset(["iam:PutRolePolicy"])
     ])
-    error_message = "The deploy role must be able to create bounded roles and write their inline policies."
+    error_message = "The deploy role must be able to write the inline policies of bounded roles, and nothing more."
+  }
+
+  # Roles are created in bootstrap, trusted only by their service (stack_roles.tf): a deploy role
+  # may not create one (it could be trusted by another account), delete one or change a trust.
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : alltrue([
+        for a in ["iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:CreateUser", "iam:CreateAccessKey"] : !anytrue([
+          for s in output.iam_policy_statements["deploy.${env}"] : contains(s.actions, a) if s.effect == "Allow"
+          ]) && anytrue([
+          for s in output.iam_policy_statements["deploy.${env}"] : contains(s.actions, a) && s.resources == toset(["*"]) && length(s.condition) == 0 if s.effect == "Deny"
+        ])
+      ])
+    ])
+    error_message = "A deploy role must be denied (unconditionally) creating or deleting roles, users and keys, and changing trust policies."
   }
 
   assert {
@@ -367,14 +444,116 @@ run "boundary_caps_every_stack_role" {
   # Terraform holds them (with empty fields and keys spelled out) are longer than the JSON IAM
   # receives, so this bound is conservative.
   assert {
-    condition     = alltrue([for env in ["dev", "prod"] : length(replace(jsonencode(output.iam_policy_statements["boundary.${env}"]), " ", "")) < 6144])
-    error_message = "The boundary policy would exceed the 6,144-character limit of a managed policy."
-  }
-
-  assert {
     condition = alltrue(flatten([
       for s in output.iam_policy_statements["boundary.dev"] : [for r in s.resources : !strcontains(r, "prod")]
     ]))
     error_message = "The dev boundary must not reach prod resources."
   }
+}
+
+run "prod_deploy_role_cannot_destroy_data" {
+  command = apply
+
+  assert {
+    condition = !anytrue(flatten([
+      for s in output.iam_policy_statements["deploy.prod"] : [
+        for a in s.actions : contains([
+          "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions",
+          "kms:ScheduleKeyDeletion", "ecr:DeleteRepository",
+        ], a)
+      ] if s.effect == "Allow" && s.sid != "StateObjects"
+    ]))
+    error_message = "The prod deploy role may not be allowed to delete buckets, objects, object versions, its key or its image repository (only its own state lock file)."
+  }
+
+  assert {
+    condition = alltrue([
+      for a in ["s3:DeleteBucket", "s3:DeleteObjectVersion", "s3:DeleteObject", "s3:DeleteBucketPolicy"] : anytrue([
+        for s in output.iam_policy_statements["deploy.prod"] : s.effect == "Deny" && contains(s.actions, a) && length(s.condition) == 0
+      ])
+    ])
+    error_message = "The prod deploy role must be denied (unconditionally) every S3 deletion, whatever a later statement allows."
+  }
+
+  assert {
+    condition     = anytrue([for s in output.iam_policy_statements["deploy.prod"] : s.effect == "Deny" && contains(s.actions, "kms:ScheduleKeyDeletion")])
+    error_message = "The prod deploy role must be denied kms:ScheduleKeyDeletion."
+  }
+
+  # Objects: only artifacts/ (the data zones belong to the pipeline roles).
+  assert {
+    condition = alltrue(flatten([
+      for env in ["dev", "prod"] : [
+        for s in output.iam_policy_statements["deploy.${env}"] : [
+          for r in s.resources : endswith(r, "/artifacts/*") || !strcontains(r, ":s3:::ipeacast-${env}-*/")
+        ] if s.effect == "Allow" && anytrue([for a in s.actions : contains(["s3:GetObject", "s3:PutObject"], a)])
+      ]
+    ]))
+    error_message = "A deploy role may read and write lake objects only under artifacts/."
+  }
+
+  # dev is disposable (force_destroy): its deploy role can empty and delete what it created.
+  assert {
+    condition = alltrue([
+      for a in ["s3:DeleteBucket", "s3:DeleteObjectVersion", "kms:ScheduleKeyDeletion", "ecr:DeleteRepository"] : anytrue([
+        for s in output.iam_policy_statements["deploy.dev"] : s.effect == "Allow" && contains(s.actions, a)
+      ])
+    ])
+    error_message = "The dev deploy role must still be able to destroy the dev stack (force_destroy)."
+  }
+}
+
+run "no_environment_changes_account_wide_settings" {
+  command = apply
+
+  assert {
+    condition = !anytrue(flatten([
+      for env in ["dev", "prod"] : [
+        for s in output.iam_policy_statements["deploy.${env}"] : [
+          for a in s.actions : startswith(a, "glue:") && strcontains(a, "SecurityConfiguration")
+        ] if s.effect == "Allow"
+      ]
+    ]))
+    error_message = "No deploy role may create or delete Glue security configurations (they have no resource type: one environment could delete another's)."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : anytrue([
+        for s in output.iam_policy_statements["deploy.${env}"] : s.effect == "Deny" && alltrue([
+          for a in ["logs:CreateLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:PutResourcePolicy", "logs:DeleteResourcePolicy"] : contains(s.actions, a)
+        ]) && [for c in s.condition : "${c.test} ${c.variable} ${jsonencode(c.values)}"] == ["Bool aws:ViaAWSService [\"false\"]"]
+      ])
+    ])
+    error_message = "Log deliveries and log resource policies (account-wide) may be changed only through Step Functions, never by a direct call of a deploy role."
+  }
+
+  assert {
+    condition = alltrue([
+      aws_s3_account_public_access_block.this.block_public_acls,
+      aws_s3_account_public_access_block.this.block_public_policy,
+      aws_s3_account_public_access_block.this.ignore_public_acls,
+      aws_s3_account_public_access_block.this.restrict_public_buckets,
+    ])
+    error_message = "Bootstrap must block public access for the whole account."
+  }
+
+  assert {
+    condition = !anytrue(flatten([
+      for doc, statements in output.iam_policy_statements : [
+        for s in statements : [for a in s.actions : a == "s3:PutAccountPublicAccessBlock"] if s.effect == "Allow"
+      ]
+    ]))
+    error_message = "No role of bootstrap may change the account's public access block."
+  }
+}
+
+run "disposable_environments_never_include_prod" {
+  command = plan
+
+  variables {
+    disposable_environments = ["dev", "prod"]
+  }
+
+  expect_failures = [var.disposable_environments]
 }

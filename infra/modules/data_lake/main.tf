@@ -267,6 +267,24 @@ data "aws_iam_policy_document" "lake" {
       values   = ["false"]
     }
   }
+
+  # raw/ is the immutable record of what the source said: in a protected environment (no
+  # force_destroy) no principal may delete a raw object or any version of it, whatever its own
+  # IAM policy allows. Lifecycle rules are not requests and still expire smoke/raw/.
+  dynamic "statement" {
+    for_each = var.force_destroy ? [] : [1]
+    content {
+      sid       = "DenyDeletingRaw"
+      effect    = "Deny"
+      actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+      resources = ["${aws_s3_bucket.lake.arn}/raw/*"]
+
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "lake" {

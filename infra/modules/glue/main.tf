@@ -7,25 +7,34 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
-  lake_uri      = "s3://${var.bucket_name}"
-  log_group     = "/aws-glue/jobs/${var.name_prefix}"
-  log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/*"
+  lake_uri  = "s3://${var.bucket_name}"
+  log_group = "/aws-glue/jobs/${var.name_prefix}"
+  # The job's own log group (continuous logging) and the account's shared Glue groups (stdout,
+  # stderr of the runs): never another environment's group.
+  log_group_arns = [
+    for group in [local.log_group, "/aws-glue/jobs/output", "/aws-glue/jobs/error", "/aws-glue/jobs/logs-v2"] :
+    "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${group}"
+  ]
 
   # Arguments every job receives. Per run the state machine passes --series, --run_date, --run_id
   # and --lake_prefix (a smoke run's zones live under smoke/); it never passes --as_of (the scripts
   # accept it for manual runs). --lake_prefix defaults to "" (the lake root) so the key always exists.
   #
-  # --additional-python-modules installs our wheel and the one runtime dependency Glue 5.0 does not
-  # bundle (ipeadatapy); --python-modules-installer-option --no-deps stops pip from resolving the
-  # wheel's pins (pandas, numpy, pyarrow, boto3, requests) and reinstalling them over the versions
-  # Glue ships, which made every start slow and dependent on PyPI. See README.md.
+  # --additional-python-modules installs our wheel and the dependency wheels Glue 5.0 does not
+  # bundle (ipeadatapy), all from their content-addressed artifacts/ keys. The installer options:
+  # --no-deps stops pip from resolving the wheels' pins (pandas, numpy, pyarrow, boto3, requests)
+  # and reinstalling them over the versions Glue ships; --no-index stops it from ever reaching
+  # PyPI, so a module missing from the list fails the job start instead of being fetched
+  # unverified. See README.md.
+  python_modules = [for key in concat([var.wheel_key], var.dependency_wheel_keys) : "${local.lake_uri}/${key}"]
+
   default_arguments = merge(
     {
       "--job-language"                     = "python"
       "--lake"                             = local.lake_uri
       "--lake_prefix"                      = ""
-      "--additional-python-modules"        = join(",", concat(["${local.lake_uri}/${var.wheel_key}"], var.additional_python_modules))
-      "--python-modules-installer-option"  = "--no-deps"
+      "--additional-python-modules"        = join(",", local.python_modules)
+      "--python-modules-installer-option"  = "--no-deps --no-index"
       "--TempDir"                          = "${local.lake_uri}/tmp/glue/"
       "--enable-continuous-cloudwatch-log" = "true"
       "--continuous-log-logGroup"          = local.log_group
@@ -57,27 +66,10 @@ locals {
 # Jobs
 ################################################################################
 
-resource "aws_glue_security_configuration" "this" {
-  name = var.name_prefix
-
-  encryption_configuration {
-    cloudwatch_encryption {
-      cloudwatch_encryption_mode = "SSE-KMS"
-      kms_key_arn                = var.kms_key_arn
-    }
-
-    job_bookmarks_encryption {
-      job_bookmarks_encryption_mode = "CSE-KMS"
-      kms_key_arn                   = var.kms_key_arn
-    }
-
-    s3_encryption {
-      s3_encryption_mode = "SSE-KMS"
-      kms_key_arn        = var.kms_key_arn
-    }
-  }
-}
-
+# No Glue security configuration: it has no IAM resource type, so whoever may delete one
+# environment's may delete every environment's (issue 11). What it would add is already there:
+# the lake bucket encrypts every object with the environment's key by default (SSE-KMS, bucket
+# key), the job log group below is encrypted with that key, and the jobs use no bookmarks.
 resource "aws_cloudwatch_log_group" "jobs" {
   #checkov:skip=CKV_AWS_338:Retention is set per environment (log_retention_days: 14 dev, 90 prod); these are debugging logs of a batch whose durable record is the lake and the SNS alerts.
   name              = local.log_group
@@ -86,19 +78,19 @@ resource "aws_cloudwatch_log_group" "jobs" {
 }
 
 resource "aws_glue_job" "this" {
+  #checkov:skip=CKV_AWS_195:No security configuration on purpose (see above): objects are SSE-KMS by the bucket's default, logs by the log group's key.
   for_each = var.jobs
 
-  name                   = "${var.name_prefix}-${each.key}"
-  description            = each.value.description
-  role_arn               = aws_iam_role.job.arn
-  glue_version           = "5.0"
-  worker_type            = each.value.worker_type
-  number_of_workers      = each.value.number_of_workers
-  timeout                = each.value.timeout_minutes
-  max_retries            = 0 # the state machine retries transient failures, with backoff
-  execution_class        = var.execution_class
-  security_configuration = aws_glue_security_configuration.this.name
-  default_arguments      = local.default_arguments
+  name              = "${var.name_prefix}-${each.key}"
+  description       = each.value.description
+  role_arn          = data.aws_iam_role.job.arn
+  glue_version      = "5.0"
+  worker_type       = each.value.worker_type
+  number_of_workers = each.value.number_of_workers
+  timeout           = each.value.timeout_minutes
+  max_retries       = 0 # the state machine retries transient failures, with backoff
+  execution_class   = var.execution_class
+  default_arguments = local.default_arguments
 
   command {
     name            = "glueetl"
@@ -112,33 +104,18 @@ resource "aws_glue_job" "this" {
 }
 
 ################################################################################
-# Job role
+# Job role: created by infra/bootstrap (trusted only by Glue), its policy written here
 ################################################################################
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    sid     = "GlueAssumesRole"
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
+data "aws_iam_role" "job" {
+  name = var.role_name
 
-    principals {
-      type        = "Service"
-      identifiers = ["glue.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
+  lifecycle {
+    postcondition {
+      condition     = self.permissions_boundary == var.permissions_boundary_arn
+      error_message = "Role ${var.role_name} must carry the permissions boundary ${var.permissions_boundary_arn} (infra/bootstrap creates it so)."
     }
   }
-}
-
-resource "aws_iam_role" "job" {
-  name                 = "${var.name_prefix}-glue"
-  description          = "Glue jobs of ${var.name_prefix}: read and write the lake zones of the ETL"
-  assume_role_policy   = data.aws_iam_policy_document.assume.json
-  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "job" {
@@ -193,9 +170,8 @@ data "aws_iam_policy_document" "job" {
       "logs:CreateLogGroup",
       "logs:CreateLogStream",
       "logs:PutLogEvents",
-      "logs:AssociateKmsKey",
     ]
-    resources = [local.log_group_arn, "${local.log_group_arn}:*"]
+    resources = flatten([for arn in local.log_group_arns : [arn, "${arn}:*"]])
   }
 
   statement {
@@ -231,7 +207,7 @@ data "aws_iam_policy_document" "job" {
 
 resource "aws_iam_role_policy" "job" {
   name   = "lake-etl"
-  role   = aws_iam_role.job.id
+  role   = data.aws_iam_role.job.name
   policy = data.aws_iam_policy_document.job.json
 }
 

@@ -24,8 +24,8 @@ output "job_settings" {
 }
 
 output "role_arn" {
-  description = "ARN of the job role."
-  value       = aws_iam_role.job.arn
+  description = "ARN of the job role (created by infra/bootstrap)."
+  value       = data.aws_iam_role.job.arn
 }
 
 output "database_name" {
@@ -48,20 +48,18 @@ output "tables" {
 output "iam_policy_statements" {
   description = "Statements of every policy document in this module, by document (for tests and review)."
   value = {
-    glue_assume = data.aws_iam_policy_document.assume.statement
-    glue_job    = data.aws_iam_policy_document.job.statement
+    glue_job = data.aws_iam_policy_document.job.statement
   }
 }
 
 output "iam_policy_json" {
   description = "Rendered JSON of every policy document in this module, by document (for tests and review)."
   value = {
-    glue_assume = data.aws_iam_policy_document.assume.json
-    glue_job    = data.aws_iam_policy_document.job.json
+    glue_job = data.aws_iam_policy_document.job.json
   }
 }
 
 output "role_permissions_boundaries" {
   description = "Permissions boundary of every role of this module, by role name (for tests and review)."
-  value       = { (aws_iam_role.job.name) = aws_iam_role.job.permissions_boundary }
+  value       = { (data.aws_iam_role.job.name) = data.aws_iam_role.job.permissions_boundary }
 }

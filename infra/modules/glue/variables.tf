@@ -34,7 +34,7 @@ variable "bucket_arn" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of the KMS key of the lake; used by the security configuration (S3, logs, bookmarks)."
+  description = "ARN of the KMS key of the lake; encrypts the job log group (the lake bucket encrypts objects with it by default)."
   type        = string
 
   validation {
@@ -173,14 +173,14 @@ variable "log_retention_days" {
   }
 }
 
-variable "additional_python_modules" {
-  description = "PyPI requirements installed with the wheel (--no-deps: only what Glue 5.0 does not bundle). Same pins as pyproject.toml (tests/test_infra_artifacts.py checks)."
+variable "dependency_wheel_keys" {
+  description = "S3 keys in the lake bucket of the dependency wheels installed with ours (what Glue 5.0 does not bundle: `make package` puts them in dist/glue-wheels/, pinned by sha256 in requirements/glue-wheels.txt). Installed with --no-deps --no-index: nothing comes from PyPI."
   type        = list(string)
-  default     = ["ipeadatapy==0.1.9"]
+  default     = []
 
   validation {
-    condition     = alltrue([for m in var.additional_python_modules : can(regex("^[A-Za-z0-9_.-]+==[A-Za-z0-9_.+-]+$", m))])
-    error_message = "additional_python_modules must be exact pins (name==version): with --no-deps nothing else is resolved."
+    condition     = alltrue([for k in var.dependency_wheel_keys : can(regex("^artifacts/[0-9a-f]{64}/[A-Za-z0-9_.+-]+\\.whl$", k))])
+    error_message = "dependency_wheel_keys must be content-addressed wheel keys artifacts/<sha256>/<name>.whl (no PyPI requirements: the jobs install with --no-index)."
   }
 }
 
@@ -195,8 +195,18 @@ variable "lake_roots" {
   }
 }
 
+variable "role_name" {
+  description = "Name of the job role, created by infra/bootstrap (<project>-<env>-glue, trusted only by Glue); this module writes its inline policy."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[\\w+=,.@-]{1,64}$", var.role_name))
+    error_message = "role_name must be a valid IAM role name (1-64 characters)."
+  }
+}
+
 variable "permissions_boundary_arn" {
-  description = "Managed policy every role of this module is bounded by (ipeacast-<env>-boundary, created by infra/bootstrap)."
+  description = "Managed policy the job role must carry (ipeacast-<env>-boundary, created by infra/bootstrap); the plan fails if the role lacks it."
   type        = string
   nullable    = false
 

@@ -18,25 +18,17 @@ resource "aws_cloudwatch_log_group" "this" {
   kms_key_id        = var.kms_key_arn
 }
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    sid     = "LambdaAssumesRole"
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
+# The function's role is created by infra/bootstrap (trusted only by Lambda); its policy is
+# written here.
+data "aws_iam_role" "this" {
+  name = var.role_name
 
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
+  lifecycle {
+    postcondition {
+      condition     = self.permissions_boundary == var.permissions_boundary_arn
+      error_message = "Role ${var.role_name} must carry the permissions boundary ${var.permissions_boundary_arn} (infra/bootstrap creates it so)."
     }
   }
-}
-
-resource "aws_iam_role" "this" {
-  name               = var.function_name
-  description        = "Lambda ${var.function_name}: read final/ and the model archive, publish predictions"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-
-  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "this" {
@@ -91,7 +83,7 @@ data "aws_iam_policy_document" "this" {
 
 resource "aws_iam_role_policy" "this" {
   name   = "pipeline-actions"
-  role   = aws_iam_role.this.id
+  role   = data.aws_iam_role.this.name
   policy = data.aws_iam_policy_document.this.json
 }
 
@@ -102,7 +94,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_272:The zip is built reproducibly by make package and its hash is pinned in the plan; Signer adds a paid profile for no extra guarantee here.
   function_name = var.function_name
   description   = var.description
-  role          = aws_iam_role.this.arn
+  role          = data.aws_iam_role.this.arn
   handler       = var.handler
   runtime       = var.runtime
   architectures = ["x86_64"]

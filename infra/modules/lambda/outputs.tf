@@ -9,8 +9,8 @@ output "function_arn" {
 }
 
 output "role_arn" {
-  description = "ARN of the function's role."
-  value       = aws_iam_role.this.arn
+  description = "ARN of the function's role (created by infra/bootstrap)."
+  value       = data.aws_iam_role.this.arn
 }
 
 output "environment_variables" {
@@ -31,20 +31,18 @@ output "log_group_name" {
 output "iam_policy_statements" {
   description = "Statements of every policy document in this module, by document (for tests and review)."
   value = {
-    lambda_assume = data.aws_iam_policy_document.assume.statement
-    lambda        = data.aws_iam_policy_document.this.statement
+    lambda = data.aws_iam_policy_document.this.statement
   }
 }
 
 output "iam_policy_json" {
   description = "Rendered JSON of every policy document in this module, by document (for tests and review)."
   value = {
-    lambda_assume = data.aws_iam_policy_document.assume.json
-    lambda        = data.aws_iam_policy_document.this.json
+    lambda = data.aws_iam_policy_document.this.json
   }
 }
 
 output "role_permissions_boundaries" {
   description = "Permissions boundary of every role of this module, by role name (for tests and review)."
-  value       = { (aws_iam_role.this.name) = aws_iam_role.this.permissions_boundary }
+  value       = { (data.aws_iam_role.this.name) = data.aws_iam_role.this.permissions_boundary }
 }

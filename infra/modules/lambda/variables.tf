@@ -134,8 +134,18 @@ variable "log_retention_days" {
   }
 }
 
+variable "role_name" {
+  description = "Name of the function's role, created by infra/bootstrap (<project>-<env>-pipeline, trusted only by Lambda); this module writes its inline policy."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[\\w+=,.@-]{1,64}$", var.role_name))
+    error_message = "role_name must be a valid IAM role name (1-64 characters)."
+  }
+}
+
 variable "permissions_boundary_arn" {
-  description = "Managed policy every role of this module is bounded by (ipeacast-<env>-boundary, created by infra/bootstrap)."
+  description = "Managed policy the function's role must carry (ipeacast-<env>-boundary, created by infra/bootstrap); the plan fails if the role lacks it."
   type        = string
   nullable    = false
 

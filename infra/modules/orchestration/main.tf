@@ -70,31 +70,17 @@ resource "aws_cloudwatch_log_group" "sfn" {
   kms_key_id        = var.kms_key_arn
 }
 
-data "aws_iam_policy_document" "sfn_assume" {
-  statement {
-    sid     = "StepFunctionsAssumesRole"
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
+# The state machine's role is created by infra/bootstrap (trusted only by Step Functions); its
+# policy is written here.
+data "aws_iam_role" "sfn" {
+  name = var.state_machine_role_name
 
-    principals {
-      type        = "Service"
-      identifiers = ["states.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
+  lifecycle {
+    postcondition {
+      condition     = self.permissions_boundary == var.permissions_boundary_arn
+      error_message = "Role ${var.state_machine_role_name} must carry the permissions boundary ${var.permissions_boundary_arn} (infra/bootstrap creates it so)."
     }
   }
-}
-
-resource "aws_iam_role" "sfn" {
-  name               = "${var.name_prefix}-sfn"
-  description        = "State machine ${local.state_machine_name}: one statement per service integration"
-  assume_role_policy = data.aws_iam_policy_document.sfn_assume.json
-
-  permissions_boundary = var.permissions_boundary_arn
 }
 
 # One statement per integration, after terraform-aws-modules/step-functions (locals.tf), scoped to
@@ -207,13 +193,13 @@ data "aws_iam_policy_document" "sfn" {
 
 resource "aws_iam_role_policy" "sfn" {
   name   = "integrations"
-  role   = aws_iam_role.sfn.id
+  role   = data.aws_iam_role.sfn.name
   policy = data.aws_iam_policy_document.sfn.json
 }
 
 resource "aws_sfn_state_machine" "this" {
   name       = local.state_machine_name
-  role_arn   = aws_iam_role.sfn.arn
+  role_arn   = data.aws_iam_role.sfn.arn
   type       = "STANDARD"
   definition = local.definition
 
@@ -234,31 +220,17 @@ resource "aws_sfn_state_machine" "this" {
 # Schedule: one EventBridge Scheduler schedule per series
 ################################################################################
 
-data "aws_iam_policy_document" "scheduler_assume" {
-  statement {
-    sid     = "SchedulerAssumesRole"
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
+# The scheduler's role is created by infra/bootstrap (trusted only by EventBridge Scheduler); its
+# policy is written here.
+data "aws_iam_role" "scheduler" {
+  name = var.scheduler_role_name
 
-    principals {
-      type        = "Service"
-      identifiers = ["scheduler.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
+  lifecycle {
+    postcondition {
+      condition     = self.permissions_boundary == var.permissions_boundary_arn
+      error_message = "Role ${var.scheduler_role_name} must carry the permissions boundary ${var.permissions_boundary_arn} (infra/bootstrap creates it so)."
     }
   }
-}
-
-resource "aws_iam_role" "scheduler" {
-  name               = "${var.name_prefix}-scheduler"
-  description        = "EventBridge Scheduler: start ${local.state_machine_name} executions"
-  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
-
-  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "scheduler" {
@@ -279,7 +251,7 @@ data "aws_iam_policy_document" "scheduler" {
 
 resource "aws_iam_role_policy" "scheduler" {
   name   = "start-pipeline"
-  role   = aws_iam_role.scheduler.id
+  role   = data.aws_iam_role.scheduler.name
   policy = data.aws_iam_policy_document.scheduler.json
 }
 
@@ -304,7 +276,7 @@ resource "aws_scheduler_schedule" "run" {
 
   target {
     arn      = aws_sfn_state_machine.this.arn
-    role_arn = aws_iam_role.scheduler.arn
+    role_arn = data.aws_iam_role.scheduler.arn
     # run_id and run_date are derived once by the state machine from its start time.
     input = jsonencode({ series = each.value })
 

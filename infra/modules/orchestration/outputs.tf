@@ -9,8 +9,8 @@ output "state_machine_name" {
 }
 
 output "state_machine_role_arn" {
-  description = "ARN of the state machine's role."
-  value       = aws_iam_role.sfn.arn
+  description = "ARN of the state machine's role (created by infra/bootstrap)."
+  value       = data.aws_iam_role.sfn.arn
 }
 
 output "definition" {
@@ -52,27 +52,23 @@ output "logging_and_tracing" {
 output "iam_policy_statements" {
   description = "Statements of every policy document in this module, by document (for tests and review)."
   value = {
-    sfn_assume       = data.aws_iam_policy_document.sfn_assume.statement
-    sfn              = data.aws_iam_policy_document.sfn.statement
-    scheduler_assume = data.aws_iam_policy_document.scheduler_assume.statement
-    scheduler        = data.aws_iam_policy_document.scheduler.statement
+    sfn       = data.aws_iam_policy_document.sfn.statement
+    scheduler = data.aws_iam_policy_document.scheduler.statement
   }
 }
 
 output "iam_policy_json" {
   description = "Rendered JSON of every policy document in this module, by document (for tests and review)."
   value = {
-    sfn_assume       = data.aws_iam_policy_document.sfn_assume.json
-    sfn              = data.aws_iam_policy_document.sfn.json
-    scheduler_assume = data.aws_iam_policy_document.scheduler_assume.json
-    scheduler        = data.aws_iam_policy_document.scheduler.json
+    sfn       = data.aws_iam_policy_document.sfn.json
+    scheduler = data.aws_iam_policy_document.scheduler.json
   }
 }
 
 output "role_permissions_boundaries" {
   description = "Permissions boundary of every role of this module, by role name (for tests and review)."
   value = {
-    (aws_iam_role.sfn.name)       = aws_iam_role.sfn.permissions_boundary
-    (aws_iam_role.scheduler.name) = aws_iam_role.scheduler.permissions_boundary
+    (data.aws_iam_role.sfn.name)       = data.aws_iam_role.sfn.permissions_boundary
+    (data.aws_iam_role.scheduler.name) = data.aws_iam_role.scheduler.permissions_boundary
   }
 }

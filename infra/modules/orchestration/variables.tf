@@ -133,8 +133,28 @@ variable "alarm_emails" {
   }
 }
 
+variable "state_machine_role_name" {
+  description = "Name of the state machine's role, created by infra/bootstrap (<project>-<env>-sfn, trusted only by Step Functions); this module writes its inline policy."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[\\w+=,.@-]{1,64}$", var.state_machine_role_name))
+    error_message = "state_machine_role_name must be a valid IAM role name (1-64 characters)."
+  }
+}
+
+variable "scheduler_role_name" {
+  description = "Name of the schedules' role, created by infra/bootstrap (<project>-<env>-scheduler, trusted only by EventBridge Scheduler); this module writes its inline policy."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[\\w+=,.@-]{1,64}$", var.scheduler_role_name))
+    error_message = "scheduler_role_name must be a valid IAM role name (1-64 characters)."
+  }
+}
+
 variable "permissions_boundary_arn" {
-  description = "Managed policy every role of this module is bounded by (ipeacast-<env>-boundary, created by infra/bootstrap)."
+  description = "Managed policy both roles must carry (ipeacast-<env>-boundary, created by infra/bootstrap); the plan fails if a role lacks it."
   type        = string
   nullable    = false
 

@@ -10,31 +10,17 @@ locals {
   training_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/TrainingJobs"
 }
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    sid     = "SageMakerAssumesRole"
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
+# The execution role is created by infra/bootstrap (trusted only by SageMaker); its policy is
+# written here.
+data "aws_iam_role" "this" {
+  name = var.role_name
 
-    principals {
-      type        = "Service"
-      identifiers = ["sagemaker.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
+  lifecycle {
+    postcondition {
+      condition     = self.permissions_boundary == var.permissions_boundary_arn
+      error_message = "Role ${var.role_name} must carry the permissions boundary ${var.permissions_boundary_arn} (infra/bootstrap creates it so)."
     }
   }
-}
-
-resource "aws_iam_role" "this" {
-  name               = var.role_name
-  description        = "SageMaker training jobs: read the final table, write the model, pull the image"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-
-  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "this" {
@@ -68,8 +54,22 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "UseLakeKey"
     effect    = "Allow"
-    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"]
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
     resources = [var.kms_key_arn]
+  }
+
+  # SageMaker encrypts the job's volumes with a grant it creates; no grant to anyone else.
+  statement {
+    sid       = "GrantLakeKeyToSageMaker"
+    effect    = "Allow"
+    actions   = ["kms:CreateGrant"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "Bool"
+      variable = "kms:GrantIsForAWSResource"
+      values   = ["true"]
+    }
   }
 
   statement {
@@ -118,6 +118,6 @@ data "aws_iam_policy_document" "this" {
 
 resource "aws_iam_role_policy" "this" {
   name   = "training"
-  role   = aws_iam_role.this.id
+  role   = data.aws_iam_role.this.name
   policy = data.aws_iam_policy_document.this.json
 }

@@ -1,5 +1,5 @@
 variable "role_name" {
-  description = "Name of the SageMaker training execution role."
+  description = "Name of the SageMaker training execution role, created by infra/bootstrap (<project>-<env>-training, trusted only by SageMaker); this module writes its inline policy."
   type        = string
 
   validation {
@@ -61,7 +61,7 @@ variable "write_prefixes" {
 }
 
 variable "permissions_boundary_arn" {
-  description = "Managed policy every role of this module is bounded by (ipeacast-<env>-boundary, created by infra/bootstrap)."
+  description = "Managed policy the execution role must carry (ipeacast-<env>-boundary, created by infra/bootstrap); the plan fails if the role lacks it."
   type        = string
   nullable    = false
 
