@@ -139,8 +139,11 @@ package: ## Build the wheel, Glue scripts and Lambda zip into dist/ (byte-identi
 ENV ?= dev
 IMAGE_TAG ?= $(shell git rev-parse HEAD 2>/dev/null)
 export IMAGE_TAG
-.PHONY: plan plan-summary apply drift image save-image load-image push-image stage ensure-staged image-uri \
+.PHONY: providers plan plan-summary apply drift image save-image load-image push-image stage ensure-staged image-uri \
         upload-artifacts smoke run-pipeline
+
+providers: ## Download ENV's Terraform providers (lock file hashes) into .tfbuild/providers, before any AWS login
+	bash scripts/tf.sh providers $(ENV)
 
 plan: ## terraform plan for ENV, saved to .tfbuild/ENV/ (TF_LOCK=false with a read-only role)
 	bash scripts/tf.sh plan $(ENV)

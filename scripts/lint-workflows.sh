@@ -19,6 +19,6 @@ fi
 echo "== actionlint"
 "$actionlint"
 
-echo "== zizmor --offline"
-# Exit status is non-zero on any finding at or above the default persona (config: .github/zizmor.yml).
-"$zizmor" --offline --no-progress .github/
+echo "== zizmor --offline --persona=auditor"
+# Exit status is non-zero on any finding of the auditor persona (the strictest) (config: .github/zizmor.yml).
+"$zizmor" --offline --no-progress --persona=auditor .github/

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Terraform verbs for one environment; the same commands run on a laptop and in CI.
 #
+#   scripts/tf.sh providers ENV      download the lock file's providers into .tfbuild/providers
+#                                    (no backend, no credentials): CI runs it before the AWS login
 #   scripts/tf.sh init   ENV         terraform init against the environment's S3 backend
 #   scripts/tf.sh plan   ENV         plan, saved to .tfbuild/ENV/tfplan (+ plan.txt, plan.json)
 #   scripts/tf.sh apply  ENV         apply exactly the saved plan .tfbuild/ENV/tfplan
@@ -15,6 +17,9 @@
 #   AWS_REGION        also passed as -backend-config=region=... when set
 #   IMAGE_TAG         training image tag (commit SHA) to deploy, exported as
 #                     TF_VAR_training_image_tag
+#   IPEACAST_NO_INSTALL=1  set by the CI login step once AWS credentials are present: init may
+#                     then only use providers already installed by `providers` (-plugin-dir),
+#                     never download one
 #   TF_ENVIRONMENTS_DIR, TF_BUILD_DIR   where the roots and saved plans live
 #                     (default environments/ and .tfbuild/; the tests point them elsewhere)
 set -euo pipefail
@@ -24,7 +29,7 @@ die() { echo "tf.sh: error: $*" >&2; exit 1; }
 
 verb=${1:-}
 env=${2:-}
-[ -n "$verb" ] && [ -n "$env" ] || die "usage: scripts/tf.sh init|plan|apply|drift|outputs ENV"
+[ -n "$verb" ] && [ -n "$env" ] || die "usage: scripts/tf.sh providers|init|plan|apply|drift|outputs ENV"
 [[ "$env" =~ ^[a-z][a-z0-9-]*$ ]] || die "environment name '$env' must be lower-case letters, digits, '-'"
 root="${TF_ENVIRONMENTS_DIR:-environments}/$env"
 [ -d "$root" ] || die "no Terraform root for environment '$env' ($root does not exist)"
@@ -33,6 +38,7 @@ command -v terraform >/dev/null || die "terraform not found on PATH (Terraform >
 build_dir=$(mkdir -p "${TF_BUILD_DIR:-.tfbuild}" && cd "${TF_BUILD_DIR:-.tfbuild}" && pwd)
 build="$build_dir/$env"
 plan_file="$build/tfplan"
+providers_dir="$build_dir/providers"
 lock=${TF_LOCK:-true}
 [[ "$lock" == true || "$lock" == false ]] || die "TF_LOCK must be true or false, got '$lock'"
 export TF_IN_AUTOMATION=1 TF_INPUT=0
@@ -49,6 +55,10 @@ init() {
     die "TF_STATE_BUCKET is not set: export the state bucket name (bootstrap output state_bucket)"
   fi
   local args=(-input=false)
+  if [ "${IPEACAST_NO_INSTALL:-}" = 1 ]; then
+    [ -d "$providers_dir" ] || die "IPEACAST_NO_INSTALL=1 (AWS credentials are present) and no providers in $providers_dir: run 'make providers ENV=$env' before the AWS login"
+    args+=("-plugin-dir=$providers_dir")
+  fi
   if [ -f "$root/backend.hcl" ]; then args+=(-backend-config=backend.hcl); fi
   if [ -n "${TF_STATE_BUCKET:-}" ]; then args+=("-backend-config=bucket=$TF_STATE_BUCKET"); fi
   if [ -n "${TF_STATE_BUCKET:-}" ] && [ -n "${AWS_REGION:-}" ]; then
@@ -75,6 +85,20 @@ plan() {
 }
 
 case "$verb" in
+  providers)
+    # The lock file's providers for this platform, checked against its hashes, copied into a
+    # local directory that init uses with -plugin-dir once credentials are present.
+    tf init -backend=false -input=false >&2
+    data_dir=${TF_DATA_DIR:-.terraform}
+    [[ "$data_dir" = /* ]] || data_dir="$root/$data_dir"
+    rm -rf "$providers_dir" && mkdir -p "$providers_dir"
+    if [ -d "$data_dir/providers" ]; then
+      # Hard links where the filesystem allows (the AWS provider is ~700 MB), else a copy.
+      cp -RLl "$data_dir/providers/." "$providers_dir/" 2>/dev/null \
+        || cp -RL "$data_dir/providers/." "$providers_dir/"
+    fi
+    echo "tf.sh: providers of $env in $providers_dir" >&2
+    ;;
   init)
     init
     ;;
@@ -103,6 +127,6 @@ case "$verb" in
     tf output -json
     ;;
   *)
-    die "unknown verb '$verb' (init, plan, apply, drift, outputs)"
+    die "unknown verb '$verb' (providers, init, plan, apply, drift, outputs)"
     ;;
 esac

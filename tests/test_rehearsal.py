@@ -39,6 +39,10 @@ def test_the_rehearsal_runs_the_workflows_verbs_in_the_workflows_order(rehearsal
     assert ran.index("bootstrap") < ran.index("stage")
     after = ran[ran.index("smoke") + 1 :]
     assert after[:2] == ["check-forecast", "second-plan"] and after[-1] == "destroy"
+    # The verbs after the dev job's AWS login ran with IPEACAST_NO_INSTALL=1, as in CI: the
+    # packages and Terraform providers were installed before it.
+    before_login = expected[: expected.index(rehearsal.report["no_install_after"]) + 1]
+    assert {"deploy-setup", "providers"} <= set(before_login), before_login
 
 
 def test_workflow_verbs_reads_make_steps_of_the_given_jobs(tmp_path):
@@ -51,6 +55,29 @@ def test_workflow_verbs_reads_make_steps_of_the_given_jobs(tmp_path):
     path = tmp_path / "w.yml"
     path.write_text(yaml.safe_dump(workflow))
     assert rehearsal_module.workflow_verbs(path) == ["package", "a", "b", "c"]
+
+
+def test_workflow_steps_marks_the_aws_login(tmp_path):
+    workflow = {
+        "jobs": {
+            "dev": {
+                "steps": [
+                    {"run": "make deploy-setup providers"},
+                    {"uses": "./.github/actions/aws-login", "with": {"role-to-assume": "x"}},
+                    {"run": "make stage"},
+                ]
+            },
+        }
+    }
+    path = tmp_path / "w.yml"
+    path.write_text(yaml.safe_dump(workflow))
+    login = rehearsal_module.LOGIN
+    assert rehearsal_module.workflow_steps(path, ("dev",)) == [
+        "deploy-setup",
+        "providers",
+        login,
+        "stage",
+    ]
 
 
 def test_the_report_has_what_the_issue_asks_for(rehearsal):

@@ -147,7 +147,7 @@ def test_jobs_with_the_deploy_role_run_in_an_environment_and_plans_use_the_plan_
                 assert job.get("environment"), f"{name}/{job_name} deploys without an environment"
             plans = runs_make(job, "plan") or runs_make(job, "drift")
             if plans and "environment" not in job:
-                assert "AWS_PLAN_ROLE_ARN" in role, f"{name}/{job_name}"
+                assert "AWS_PLAN_ROLE_ARN_" in role, f"{name}/{job_name}"
                 assert job["env"]["TF_LOCK"] == "false", f"{name}/{job_name}"
 
 
@@ -156,7 +156,9 @@ def test_pr_plans_each_environment_after_the_tests_and_comments_once():
 
     assert runs(jobs["test"]) == ["make test"]
     assert jobs["plan"]["needs"] == "test"
-    assert jobs["plan"]["strategy"]["matrix"]["environment"] == ["dev", "prod"]
+    # prod is planned from main only: its plan role does not trust pull requests.
+    assert jobs["plan"]["strategy"]["matrix"]["environment"] == ["dev"]
+    assert role_of(jobs["plan"]) == "${{ vars.AWS_PLAN_ROLE_ARN_DEV }}"
     assert jobs["comment"]["needs"] == "plan"
     assert "scripts/plan-comment.py comment" in runs(jobs["comment"])[0]
 
@@ -574,3 +576,129 @@ def test_stage_skips_only_an_environment_that_was_never_applied(tf_env):
     later = stage()  # now a real push is attempted, and its failure is not hidden
     assert later.returncode != 0
     assert "ecr_repository_url" in later.stderr
+
+
+# ------------------------------------------------------------- installs before credentials
+
+# Make verbs that install (a virtualenv, npm packages, Terraform providers): never after a login.
+INSTALLING_VERBS = {"setup", "deploy-setup", "node-setup", "providers", "lock", "iam-scan-setup"}
+INSTALL_COMMAND = re.compile(
+    r"\b(pip3?|uv|npm|npx|yarn|apt-get|apt|brew|curl|wget|gem|go\s+install)\b|terraform\s+init"
+)
+
+
+def make_prerequisites() -> dict[str, set[str]]:
+    """Each Makefile target's prerequisites, as written (`target: a b ## help`)."""
+    rules: dict[str, set[str]] = {}
+    for line in (ROOT / "Makefile").read_text().splitlines():
+        match = re.match(r"^([a-z][a-z-]*):(?!=)\s*([^#]*)", line)
+        if match:
+            rules[match.group(1)] = set(match.group(2).split())
+    return rules
+
+
+def make_verbs(command: str) -> list[str]:
+    verbs: list[str] = []
+    for line in command.splitlines():
+        words = line.split()
+        if words[:1] == ["make"]:
+            verbs += [w for w in words[1:] if "=" not in w and not w.startswith("-")]
+    return verbs
+
+
+def test_make_prerequisites_are_read_from_the_makefile():
+    rules = make_prerequisites()
+    assert "deploy-setup" in rules["smoke"] and "setup" in rules["run"]
+    assert rules["plan"] == set()
+
+
+def test_no_step_after_the_aws_login_installs_anything():
+    """In every job that assumes an AWS role, packages and Terraform providers are installed
+    before the login (`make deploy-setup providers`); after it no step installs: no package
+    manager, no installing make verb, no verb whose prerequisite installs unless an earlier
+    step already ran that prerequisite, and no action but artifact uploads."""
+    rules = make_prerequisites()
+    checked = 0
+    for name in EXPECTED:
+        for job_name, job in load(name)["jobs"].items():
+            if not uses_aws(job):
+                continue
+            checked += 1
+            steps = job["steps"]
+            login = next(
+                i for i, s in enumerate(steps) if s.get("uses") == "./.github/actions/aws-login"
+            )
+            installed = {v for s in steps[:login] for v in make_verbs(s.get("run", ""))}
+            where = f"{name}/{job_name}"
+            for step in steps[login + 1 :]:
+                if "uses" in step:
+                    assert step["uses"].startswith("actions/upload-artifact@"), (
+                        f"{where}: action {step['uses']} runs after the AWS login"
+                    )
+                    continue
+                command = step.get("run", "")
+                assert not INSTALL_COMMAND.search(command), f"{where}: installs: {command}"
+                for verb in make_verbs(command):
+                    assert verb not in INSTALLING_VERBS, f"{where}: make {verb} after the login"
+                    missing = (rules.get(verb, set()) & INSTALLING_VERBS) - installed
+                    assert not missing, (
+                        f"{where}: make {verb} needs {sorted(missing)}, which no step ran "
+                        "before the AWS login"
+                    )
+                    terraform = verb in {"plan", "apply", "drift", "stage", "ensure-staged"}
+                    assert not terraform or "providers" in installed, (
+                        f"{where}: make {verb} runs Terraform, but no step ran "
+                        "`make providers` before the AWS login"
+                    )
+    assert checked >= 8
+
+
+def test_the_login_action_forbids_installs_before_it_assumes_the_role():
+    steps = yaml.safe_load((ACTIONS / "aws-login" / "action.yml").read_text())["runs"]["steps"]
+    assume = next(
+        i
+        for i, s in enumerate(steps)
+        if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
+    )
+    assert any(
+        'echo "IPEACAST_NO_INSTALL=1" >> "$GITHUB_ENV"' in s.get("run", "") for s in steps[:assume]
+    )
+
+
+def test_providers_are_installed_before_and_only_reused_after_the_login(tf_env):
+    """`tf.sh providers` installs the lock file's providers with no backend and no credentials;
+    with IPEACAST_NO_INSTALL=1 (set by the login action) init only uses those: it refuses
+    without them, and plans without reaching any registry with them."""
+    tmp, env = tf_env
+    mirror = Path(os.environ.get("TF_PLUGIN_MIRROR", "/opt/tf-plugins"))
+    assert (mirror / "registry.terraform.io" / "hashicorp" / "aws").is_dir(), (
+        f"the hashicorp/aws provider mirror is required at {mirror} (TF_PLUGIN_MIRROR)"
+    )
+    (tmp / "environments" / "dev" / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n'
+        'provider "aws" {\n  region = "us-east-1"\n  access_key = "x"\n  secret_key = "x"\n'
+        "  skip_credentials_validation = true\n  skip_requesting_account_id = true\n"
+        "  skip_metadata_api_check = true\n}\n"
+        'variable "training_image_tag" {\n  type = string\n}\n'
+        'resource "terraform_data" "image" {\n  input = var.training_image_tag\n}\n'
+    )
+    with_mirror = tmp / "mirror.tfrc"
+    with_mirror.write_text(
+        f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n'
+    )
+    registry_only = tmp / "registry.tfrc"  # unreachable here: any download would fail
+    registry_only.write_text("provider_installation {\n  direct {}\n}\n")
+    locked = {**env, "IPEACAST_NO_INSTALL": "1", "TF_CLI_CONFIG_FILE": str(registry_only)}
+
+    refused = tf(locked, "plan", "dev")
+    assert refused.returncode == 1
+    assert "run 'make providers ENV=dev' before the AWS login" in refused.stderr
+
+    installed = tf({**env, "TF_CLI_CONFIG_FILE": str(with_mirror)}, "providers", "dev")
+    assert installed.returncode == 0, installed.stderr
+    assert list((tmp / "build" / "providers").glob("registry.terraform.io/hashicorp/aws/*/*"))
+
+    shutil.rmtree(tmp / "tfdata")  # a fresh init, as after the login
+    planned = tf(locked, "plan", "dev")
+    assert planned.returncode == 0, planned.stderr
+    assert (tmp / "build" / "dev" / "exitcode").read_text().strip() == "2"

@@ -43,9 +43,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import boto3
 import yaml
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
-from .emulator import Emulator
+from .emulator import ACCOUNT, REGION, Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
@@ -80,12 +83,23 @@ class RehearsalFailed(Exception):
     pass
 
 
+LOGIN = "(aws-login)"
+
+
 def workflow_verbs(path: Path = WORKFLOW, jobs: tuple[str, ...] = ("build", ENV)) -> list[str]:
     """The make verbs of the workflow's jobs, in order (`run: make a b` gives a, b)."""
+    return [verb for verb in workflow_steps(path, jobs) if verb != LOGIN]
+
+
+def workflow_steps(path: Path = WORKFLOW, jobs: tuple[str, ...] = ("build", ENV)) -> list[str]:
+    """workflow_verbs, with LOGIN where a job assumes its AWS role (the aws-login action): the
+    verbs after it run with IPEACAST_NO_INSTALL=1, as the action sets it in CI."""
     workflow = yaml.safe_load(path.read_text())
     verbs: list[str] = []
     for job in jobs:
         for step in workflow["jobs"][job]["steps"]:
+            if step.get("uses", "").endswith("/actions/aws-login"):
+                verbs.append(LOGIN)
             command = step.get("run", "")
             for line in command.splitlines():
                 words = line.split()
@@ -617,6 +631,18 @@ class Rehearsal:
             meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
             if meta["KeyManager"] == "CUSTOMER" and meta["KeyState"] != "PendingDeletion":
                 found.append(f"kms:{key['KeyId']}")
+        s3control = boto3.client(  # through the emulator's account-host proxy
+            "s3control",
+            endpoint_url=self.emulator.endpoint,
+            region_name=REGION,
+            config=Config(proxies={"http": self.emulator.host_proxy.url}),
+        )
+        try:
+            s3control.get_public_access_block(AccountId=ACCOUNT)
+            found.append("s3-account-public-access-block")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "NoSuchPublicAccessBlockConfiguration":
+                raise
         return found
 
     # --------------------------------------------------------------------------------- run
@@ -625,8 +651,8 @@ class Rehearsal:
         started = time.monotonic()
         self.out.mkdir(parents=True, exist_ok=True)
         failure: str | None = None
-        verbs = workflow_verbs()
-        self.report["workflow_verbs"] = verbs
+        verbs = workflow_steps()
+        self.report["workflow_verbs"] = [verb for verb in verbs if verb != LOGIN]
         try:
             self.prepare()
             with self.emulator:
@@ -661,6 +687,12 @@ class Rehearsal:
         for verb in verbs:
             if verb == "package":
                 continue  # done above, before bootstrap (the build job needs no account)
+            if verb == LOGIN:
+                # What the login action does in CI once the role is assumed: from here on no
+                # make verb may install anything (the Makefile and tf.sh refuse to).
+                self.tf_env["IPEACAST_NO_INSTALL"] = "1"
+                self.report["no_install_after"] = [s["name"] for s in self.report["steps"]][-1]
+                continue
             if verb == "smoke":
                 self.outputs = self.terraform_outputs(self.dev_root)
                 queue = self.alerts_queue()
