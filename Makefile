@@ -25,7 +25,7 @@ LAKE ?= lake
 RUN_ARGS ?=
 
 .PHONY: help setup deploy-setup node-setup run test lint fmt pytest terraform-check checkov \
-        lint-docker lint-workflows package rehearse static-checks clean
+        lint-docker lint-workflows package rehearse github-settings github-check static-checks clean iam-scan-setup iam-scan
 
 help: ## List the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -116,7 +116,7 @@ fmt: setup ## Format Python and Terraform
 	$(BIN)/ruff check --fix .
 	terraform fmt -recursive
 
-pytest: setup node-setup $(AWSGLUE_STAMP) ## The Python test suite (Spark, moto, Terraform CLI, state machine, deploy rehearsal)
+pytest: setup node-setup $(AWSGLUE_STAMP) iam-scan-setup ## The Python test suite (Spark, moto, Terraform CLI, state machine, deploy rehearsal)
 	PATH="$(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
 
 terraform-check: ## terraform fmt/init/validate for every root and terraform test for the stack
@@ -124,6 +124,14 @@ terraform-check: ## terraform fmt/init/validate for every root and terraform tes
 
 checkov: ## checkov over Terraform, Dockerfile and workflows (own virtualenv)
 	bash scripts/checkov.sh
+
+iam-scan-setup: ## Create .venv-cloudsplaining (pinned, hashed) for iam-scan and its tests
+	bash scripts/iam-scan.sh --setup
+
+# IAM_DETAILS: any `aws iam get-account-authorization-details` output; `make rehearse` writes one.
+IAM_DETAILS ?= .rehearsal/iam-authorization-details.json
+iam-scan: ## cloudsplaining over IAM_DETAILS (the last rehearsal's IAM) into build/reports/iam
+	bash scripts/iam-scan.sh $(IAM_DETAILS) $${IPEACAST_REPORT_DIR:-build/reports}/iam
 
 lint-docker: setup ## hadolint the training image
 	$(BIN)/hadolint Dockerfile
@@ -189,6 +197,18 @@ run-pipeline: deploy-setup ## Start a pipeline execution in ENV
 
 rehearse: setup $(AWSGLUE_STAMP) ## Rehearse the dev deployment offline on an emulated AWS account (FAULT=glue|lambda|training injects one)
 	PYTHONPATH=tests $(PY) -m support.rehearsal --out .rehearsal $(if $(FAULT),--fault $(FAULT))
+
+# GitHub settings the deploy roles' trust depends on (infra/bootstrap/README.md), e.g.
+# `make github-settings REPO=owner/name REVIEWERS="user:LOGIN team:ORG/SLUG"`; needs `gh auth login`.
+REPO ?=
+REVIEWERS ?=
+github-settings: ## Set REPO's OIDC subject template, dev/prod environments and prod REVIEWERS
+	@test -n "$(REPO)" || { echo 'error: set REPO=owner/name (and REVIEWERS="user:LOGIN team:ORG/SLUG")' >&2; exit 1; }
+	python3 scripts/github-settings.py apply --repo $(REPO) $(foreach r,$(REVIEWERS),--prod-reviewer $(r))
+
+github-check: ## Check REPO's GitHub settings (as github-settings sets them); fails on any difference
+	@test -n "$(REPO)" || { echo 'error: set REPO=owner/name (and REVIEWERS="user:LOGIN team:ORG/SLUG")' >&2; exit 1; }
+	python3 scripts/github-settings.py check --repo $(REPO) $(foreach r,$(REVIEWERS),--prod-reviewer $(r))
 
 clean: ## Remove build outputs (keeps the virtualenv)
 	rm -rf dist build lake out .pytest_cache .ruff_cache .rehearsal

@@ -9,6 +9,8 @@ test here.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,18 @@ def test_the_iam_dump_is_what_get_account_authorization_details_returns(rehearsa
     assert "ipeacast-dev-boundary" in policies
     deploy = next(r for r in details["RoleDetailList"] if r["RoleName"] == "ipeacast-deploy-dev")
     assert deploy["RolePolicyList"], "the inline policy of the deploy role is in the dump"
+
+
+def test_cloudsplaining_finds_no_escalation_or_exposure_in_the_iam_terraform_created(rehearsal):
+    """scripts/iam-scan.sh over the rehearsal's IAM dump; the report stays in build/reports/iam."""
+    details = rehearsal.out / "iam-authorization-details.json"
+    assert details.exists(), rehearsal.stderr[-5000:]
+    reports = Path(os.environ.get("IPEACAST_REPORT_DIR", ROOT / "build" / "reports"))
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "iam-scan.sh"), str(details), str(reports / "iam")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "IAM_SCAN_NO_SETUP": "1"},  # `make iam-scan-setup` made the venv
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
