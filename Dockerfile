@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # SageMaker training image for ipeacast: the library wheel with its [ml] extra and nothing else
-# (no Spark, no dev tools). SageMaker runs `docker run <image> train`; `train` is the console
-# script of ipeacast.trainer (SageMaker directory contract under /opt/ml).
+# (no Spark, no dev tools). SageMaker runs `docker run <image> train`; `train` is
+# /opt/program/train (src/ml/train.py, first on PATH), which calls ipeacast.trainer.main
+# (SageMaker directory contract under /opt/ml).
 #
 # Base: python:3.11-slim pinned by the digest of its multi-arch index (as published 2026-08);
 # bump the digest deliberately to take base-image security updates.

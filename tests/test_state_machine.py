@@ -27,16 +27,16 @@ from moto import mock_aws
 from moto.glue.models import glue_backends
 from moto.moto_api import state_manager
 from support import moto_patches
-
-from ipeacast import storage
-from ipeacast.errors import ConfigError
-from ipeacast.state_machine import (
+from support.state_machine import (
     TEMPLATE_VARIABLES,
     default_template_path,
     render,
     render_definition,
     render_text,
 )
+
+from ipeacast import storage
+from ipeacast.errors import ConfigError
 from ipeacast.training_job import REQUEST_KEYS, TrainingConfig, build_training_job_request
 
 ROOT = Path(__file__).resolve().parents[1]

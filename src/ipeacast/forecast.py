@@ -380,8 +380,10 @@ def publish_forecast(
     carry series and run_date too, equal to the partition's. metrics.json (required)
     and model.skops, features.json, versions.json (when present) go to
     `models/series=X/run_date=D/`. Everything is staged and validated first (the CSV's rows, the
-    Parquet's magic bytes, the JSON); the previous partitions are replaced only after that, so a
-    failure leaves them intact.
+    Parquet's magic bytes, the JSON), so bad outputs never replace anything. Then models/ is
+    replaced, then predictions/: each partition is replaced whole, but not the two together, so a
+    failure between the two replacements leaves the new model next to the previous forecast
+    (issue 13 makes the pair one unit).
     `model_dir` is a local path or a URI. Standard library only (runs in the publish Lambda).
     """
     model_dir = os.fspath(model_dir)

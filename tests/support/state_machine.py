@@ -1,8 +1,9 @@
 """Render the one state machine template the way Terraform's `templatefile()` does.
 
 Terraform renders `infra/modules/orchestration/state_machine.asl.json.tftpl` for AWS; the tests
-and deploy helpers render the same file here. Only the template features that file may use are
-supported: `${name}` interpolation of a plain variable and the `$${` / `%%{` escapes. Anything
+render the same file here (test support: nothing of the shipped package uses it). Only the
+template features that file may use are supported: `${name}` interpolation of a plain variable
+and the `$${` / `%%{` escapes. Anything
 else (`${a.b}`, `%{ if }` directives, an unknown or missing variable) is an error, as it would be
 a difference from Terraform.
 """
@@ -34,7 +35,7 @@ _IDENT_RE = re.compile(r"\s*(?P<name>[A-Za-z_][A-Za-z0-9_-]*)\s*")
 
 
 def default_template_path() -> Path:
-    """The template in the repository this package was imported from (tests, deploy helpers)."""
+    """The template in the repository these tests belong to."""
     here = Path(__file__).resolve()
     for parent in here.parents:
         candidate = parent / TEMPLATE_RELATIVE_PATH
