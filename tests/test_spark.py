@@ -50,3 +50,62 @@ def test_under_spark_submit_the_cluster_configuration_wins(tmp_path):
     assert got["master"] == "local[1]"
     assert got["shuffle"] == "200"  # Spark's default, not our local tuning
     assert got["inference"] == "false" and got["tz"] == "UTC"  # what our code relies on
+
+
+LIFECYCLE = """
+import os
+from pathlib import Path
+
+from ipeacast.spark import spark_session
+
+
+def children() -> set[int]:
+    me = str(os.getpid())
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:  # ppid
+            found.add(int(stat.parent.name))
+    return found
+
+
+for attempt in (1, 2):  # a second session in the same process starts a new JVM
+    with spark_session() as spark:
+        assert spark.range(5).count() == 5
+        jvm = children()
+        print(f"during{attempt}=" + ",".join(map(str, sorted(jvm))))
+    print(f"after{attempt}=" + ",".join(map(str, sorted(children()))))
+    print(f"alive{attempt}=" + ",".join(str(p) for p in sorted(jvm) if Path(f"/proc/{p}").exists()))
+"""
+
+
+def test_a_session_the_block_started_stops_with_its_jvm(tmp_path):
+    """What `ipeacast run` relies on before training: after the block no JVM, no child at all."""
+    got = probe_script(tmp_path, LIFECYCLE)
+    for attempt in ("1", "2"):
+        assert got[f"during{attempt}"], "the session should have started a JVM child"
+        assert got[f"after{attempt}"] == "", f"children left after the block: {got}"
+        assert got[f"alive{attempt}"] == "", f"the JVM still runs: {got}"
+
+
+def test_a_session_that_was_already_active_is_left_running(spark):
+    from ipeacast.spark import spark_session
+
+    with spark_session() as inner:
+        assert inner is spark
+    assert spark.range(3).count() == 3  # the caller's session still works
+
+
+def probe_script(tmp_path: Path, text: str) -> dict[str, str]:
+    script = tmp_path / "lifecycle.py"
+    script.write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_GATEWAY")}
+    env["PYSPARK_PYTHON"] = sys.executable
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)

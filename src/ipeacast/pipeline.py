@@ -112,16 +112,24 @@ class StepLog:
 
 
 def run_pipeline(cfg: RunConfig) -> dict:
-    """extract -> transform -> load -> train -> publish, locally, with one SparkSession."""
+    """extract -> transform -> load -> train -> publish, locally, with one SparkSession.
+
+    The session (and its JVM) is stopped after the last Spark step, before training, when this run
+    started it; a session that was already active (a caller's) is left running.
+    """
+    import contextlib
     import tempfile
 
-    from ipeacast.spark import get_spark
+    from ipeacast.spark import spark_session
 
     steps = StepLog()
     steps.run("extract", lambda: extract_step(cfg))
-    spark = steps.run("spark", get_spark, output=False)  # timed: the JVM start is a cost
-    steps.run("transform", lambda: transform_step(spark, cfg))
-    steps.run("load", lambda: load_step(spark, cfg))
+    with contextlib.ExitStack() as spark_scope:
+        # timed: the JVM start is a cost
+        spark = steps.run("spark", lambda: spark_scope.enter_context(spark_session()), output=False)
+        steps.run("transform", lambda: transform_step(spark, cfg))
+        steps.run("load", lambda: load_step(spark, cfg))
+        steps.run("stop-spark", spark_scope.close, output=False)
     with tempfile.TemporaryDirectory(prefix="ipeacast-opt-ml-") as work_dir:
         # the model folder is temporary: publish's outputs name where its files went
         model_dir = steps.run("train", lambda: train_step(cfg, work_dir), output=False)["model_dir"]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -23,6 +27,9 @@ RUNTIME_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
 }
+
+
+log = logging.getLogger(__name__)
 
 
 def launched_by_spark_submit() -> bool:
@@ -58,3 +65,45 @@ def get_spark(app_name: str = "ipeacast") -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+@contextlib.contextmanager
+def spark_session(app_name: str = "ipeacast") -> Iterator[SparkSession]:
+    """`get_spark` for one block: a session this block started is stopped when it ends, with its
+    JVM, so what follows (training) runs without the JVM's memory and the process leaves nothing
+    behind. A session that was already active (Glue's, a caller's) is left running."""
+    owned = SparkSession.getActiveSession() is None and not launched_by_spark_submit()
+    spark = get_spark(app_name)
+    try:
+        yield spark
+    finally:
+        if owned:
+            stop_spark(spark)
+
+
+def stop_spark(spark: SparkSession, timeout: float = 60.0) -> None:
+    """Stop the session and the local JVM behind it (PySpark keeps the JVM for reuse otherwise).
+
+    The JVM PySpark launches (`PythonGatewayServer`) exits when its standard input closes; the
+    gateway's connections are shut first, so no Py4J thread talks to a JVM that is going away.
+    """
+    from pyspark import SparkContext
+
+    spark.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    proc = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    if proc is None:
+        return
+    if proc.stdin is not None:
+        proc.stdin.close()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        log.warning("Spark JVM (pid %d) still running after %.0fs: terminating", proc.pid, timeout)
+        proc.terminate()
+        proc.wait(timeout)
