@@ -6,6 +6,12 @@ then `ValoresSerie(SERCODIGO='<code>')`) through a client that adds a timeout, b
 backoff, and one clear ExtractError naming the series, the endpoint and the cause. The ValoresSerie
 body is kept byte for byte as the raw snapshot.
 
+Configuration (environment): IPEACAST_IPEADATA_URL sends both calls to another base URL instead
+of `http://[www.]ipeadata.gov.br/api/odata4/` (a mirror, or a local test server);
+IPEACAST_HTTP_TIMEOUT (seconds per attempt), IPEACAST_HTTP_RETRIES (attempts after the first) and
+IPEACAST_HTTP_BACKOFF (first wait, doubled each retry) set the policy. A call fails after at most
+`HttpPolicy.bound()` seconds (timeout x attempts + the waits); a fetch makes two calls.
+
 Raw snapshots live in `raw/series=<code>/run_date=<date>/sha256=<first 16 hex>/` (payload +
 `metadata.json`), so identical content is a no-op and different content gets its own folder; the
 partition's `_latest.json` names the snapshot the run uses. Nothing raw is ever overwritten.
@@ -16,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import re
 import sys
 import threading
 import time
@@ -24,16 +32,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import requests
 
 from ipeacast import lake, sources, storage
-from ipeacast.errors import ExtractError, IpeacastError, SourceFormatError
+from ipeacast.errors import ConfigError, ExtractError, IpeacastError, SourceFormatError
 
 log = logging.getLogger(__name__)
 
 METADATA_URL = "http://www.ipeadata.gov.br/api/odata4/Metadados('{code}')"
 VALUES_URL = "http://ipeadata.gov.br/api/odata4/ValoresSerie(SERCODIGO='{code}')"
+IPEADATA_BASES = ("http://www.ipeadata.gov.br/api/odata4/", "http://ipeadata.gov.br/api/odata4/")
+IPEADATA_URL_ENV = "IPEACAST_IPEADATA_URL"
 LATEST = "_latest.json"
 PAYLOAD_NAMES = {
     sources.ODATA_JSON: "observations.json",
@@ -48,6 +59,46 @@ class HttpPolicy:
     retries: int = 3  # attempts after the first
     backoff: float = 1.0  # seconds, doubled each retry
     sleep: Callable[[float], None] = time.sleep
+
+    def bound(self) -> float:
+        """The longest one call can take before it fails: every attempt times out, and the waits
+        between them."""
+        waits = sum(self.backoff * 2**i for i in range(self.retries))
+        return self.timeout * (self.retries + 1) + waits
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> HttpPolicy:
+        """The defaults, overridden by IPEACAST_HTTP_TIMEOUT / _RETRIES / _BACKOFF."""
+        env = os.environ if env is None else env
+
+        def number(name: str, cast: type, default: float, low: float, high: float) -> Any:
+            text = env.get(name, "").strip()
+            if not text:
+                return default
+            try:
+                value = cast(text)
+            except ValueError:
+                raise ConfigError(f"{name}={text!r} is not a number") from None
+            if not low <= value <= high:
+                raise ConfigError(f"{name}={text!r} must be between {low:g} and {high:g}")
+            return value
+
+        return cls(
+            timeout=number("IPEACAST_HTTP_TIMEOUT", float, cls.timeout, 0.01, 600),
+            retries=number("IPEACAST_HTTP_RETRIES", int, cls.retries, 0, 10),
+            backoff=number("IPEACAST_HTTP_BACKOFF", float, cls.backoff, 0, 60),
+        )
+
+
+def ipeadata_base(env: dict[str, str] | None = None) -> str | None:
+    """IPEACAST_IPEADATA_URL as a base ending in "/", or None (the real Ipeadata)."""
+    env = os.environ if env is None else env
+    base = env.get(IPEADATA_URL_ENV, "").strip()
+    if not base:
+        return None
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", base):
+        raise ConfigError(f"{IPEADATA_URL_ENV}={base!r} is not an http(s) base URL")
+    return base.rstrip("/") + "/"
 
 
 @dataclass(frozen=True)
@@ -70,19 +121,29 @@ class _IpeadataClient:
 
     codes = requests.codes
 
-    def __init__(self, series: str, policy: HttpPolicy):
+    def __init__(self, series: str, policy: HttpPolicy, base: str | None = None):
         self.series = series
         self.policy = policy
+        self.base = base
         self.bodies: dict[str, bytes] = {}
 
+    def route(self, url: str) -> str:
+        """The URL to call: Ipeadata's own, or the same path under the configured base."""
+        if self.base:
+            for known in IPEADATA_BASES:
+                if url.startswith(known):
+                    return self.base + url[len(known) :]
+        return url
+
     def get(self, url: str, **kwargs) -> requests.Response:
+        url = self.route(url)
         response = self._get_with_retries(url)
         try:
             payload = response.json()
         except ValueError as exc:
             raise self._error(url, f"malformed JSON in the response ({exc})") from exc
         if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
-            raise self._error(url, "the response has no 'value' list")
+            raise self._error(url, f"the response has no 'value' list{_error_detail(payload)}")
         if not payload["value"]:
             if "Metadados" in url:
                 raise self._error(url, "unknown series code (no metadata)")
@@ -100,11 +161,10 @@ class _IpeadataClient:
                 p.sleep(delay)
             try:
                 response = requests.get(url, timeout=p.timeout)
-            except requests.Timeout:
-                last = f"timed out after {p.timeout:g}s"
-                continue
+            except requests.TooManyRedirects as exc:  # a loop does not end by trying again
+                raise self._error(url, f"redirect loop ({exc})") from exc
             except requests.RequestException as exc:
-                last = f"{type(exc).__name__}: {exc}"
+                last = _transport_failure(exc, p.timeout)
                 continue
             if response.status_code >= 500 or response.status_code == 429:
                 last = f"HTTP {response.status_code}"
@@ -116,6 +176,38 @@ class _IpeadataClient:
 
     def _error(self, url: str, cause: str) -> ExtractError:
         return ExtractError(f"cannot extract series {self.series} from {url}: {cause}")
+
+
+def _transport_failure(exc: Exception, timeout: float) -> str:
+    """What went wrong below HTTP, in words: a timeout (also one while the body was being read,
+    which requests reports as a ConnectionError), a connection broken mid-response, or another."""
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+    causes = [exc, *exc.args]
+    if isinstance(exc, requests.Timeout) or any(isinstance(c, ReadTimeoutError) for c in causes):
+        return f"timed out after {timeout:g}s"
+    broken = (requests.exceptions.ChunkedEncodingError, ProtocolError)
+    for cause in causes:
+        if isinstance(cause, broken):
+            # ChunkedEncodingError(ProtocolError("Connection broken: ...", OSError)): the words
+            while isinstance(cause, BaseException) and cause.args:
+                cause = cause.args[0]
+            return f"the connection broke mid-response ({cause})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _error_detail(payload: Any) -> str:
+    """An OData error's message, when the service answered one instead of data."""
+    if not isinstance(payload, dict):
+        return ""
+    error = payload.get("odata.error") or payload.get("error")
+    if isinstance(error, dict):
+        message = error.get("message")
+        if isinstance(message, dict):
+            message = message.get("value")
+        if message:
+            return f" (the service said: {str(message)[:200]})"
+    return ""
 
 
 _PATCH_LOCK = threading.Lock()
@@ -141,8 +233,8 @@ def fetch_ipeadata(series: str, policy: HttpPolicy | None = None) -> Fetched:
     import ipeadatapy
 
     lake.check_series(series)
-    client = _IpeadataClient(series, policy or HttpPolicy())
-    url = VALUES_URL.format(code=series)
+    client = _IpeadataClient(series, policy or HttpPolicy.from_env(), ipeadata_base())
+    url = client.route(VALUES_URL.format(code=series))
     with _ipeadatapy_through(client):
         try:
             frame = ipeadatapy.timeseries(series)
