@@ -115,8 +115,17 @@ def run_pipeline(cfg: RunConfig) -> dict:
     """extract -> transform -> load -> train -> publish, locally, with one SparkSession.
 
     The session (and its JVM) is stopped after the last Spark step, before training, when this run
-    started it; a session that was already active (a caller's) is left running.
+    started it; a session that was already active (a caller's) is left running. The whole run
+    holds the lake's lock for the series (`run_lock`): a second run for the same lake and series
+    fails at once, naming this one.
     """
+    from ipeacast.run_lock import run_lock
+
+    with run_lock(cfg.lake, cfg.series, cfg.run_id):
+        return _run_steps(cfg)
+
+
+def _run_steps(cfg: RunConfig) -> dict:
     import contextlib
     import tempfile
 
