@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 
 from ipeacast import lake, schema, storage
 from ipeacast.errors import StorageError, ValidationError
+from ipeacast.spark import spark_errors
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +116,12 @@ def publish_by_series(
     spark = df.sparkSession
     staging = lake.join(lake_root, zone, "_staging", f"{run_date}-{uuid.uuid4().hex[:12]}")
     try:
-        df.repartition("series").write.mode("error").partitionBy("series").parquet(
-            storage.spark_path(staging)
-        )
-        if check is not None:
-            check(spark.read.parquet(storage.spark_path(staging)))
+        with spark_errors(f"cannot write {zone}/ for run date {run_date} (staging {staging})"):
+            df.repartition("series").write.mode("error").partitionBy("series").parquet(
+                storage.spark_path(staging)
+            )
+            if check is not None:
+                check(spark.read.parquet(storage.spark_path(staging)))
         series_list = _staged_series(staging)
         if not series_list:
             raise ValidationError("not-empty", f"nothing to publish to {zone}/")

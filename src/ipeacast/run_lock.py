@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ipeacast import lake, storage
-from ipeacast.errors import IpeacastError
+from ipeacast.errors import IpeacastError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,8 @@ class _LocalLock:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except (FileNotFoundError, FileExistsError):
                 continue  # the folder came or went with another run's release: again
+            except OSError as exc:  # a read-only or full lake, no permission
+                raise StorageError(f"cannot take the lock {self.path}: {exc.strerror}") from exc
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -63,8 +63,43 @@ def get_spark(app_name: str = "ipeacast") -> SparkSession:
     for key, value in RUNTIME_CONF.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    # Spark's own error logs repeat, in hundreds of lines, what spark_errors turns into one line;
+    # `ipeacast --verbose` (DEBUG) keeps them.
+    verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
+    spark.sparkContext.setLogLevel("ERROR" if verbose or launched_by_spark_submit() else "FATAL")
     return spark
+
+
+def java_root_cause(exc: BaseException) -> str | None:
+    """The innermost cause of a Java exception surfaced through Py4J or PySpark, as Java prints
+    it (`java.io.IOException: No space left on device`); None for a Python exception."""
+    java = getattr(exc, "java_exception", None)  # Py4JJavaError
+    if java is None:
+        java = getattr(exc, "_origin", None)  # pyspark.errors CapturedException
+    if java is None:
+        return None
+    try:
+        seen = 0
+        while java.getCause() is not None and seen < 50:
+            java = java.getCause()
+            seen += 1
+        return str(java.toString())
+    except Exception:  # the JVM may be unusable after the failure: say what we can
+        return type(exc).__name__
+
+
+@contextlib.contextmanager
+def spark_errors(doing: str) -> Iterator[None]:
+    """Turn a Java failure inside the block into a StorageError: `doing` and the root cause."""
+    from ipeacast.errors import StorageError
+
+    try:
+        yield
+    except Exception as exc:
+        cause = java_root_cause(exc)
+        if cause is None:
+            raise
+        raise StorageError(f"{doing}: {cause}") from exc
 
 
 @contextlib.contextmanager
