@@ -139,6 +139,8 @@ def test_replace_prefix_restores_old_data_if_the_swap_fails(tmp_path, monkeypatc
         return real_replace(src, dst)
 
     monkeypatch.setattr(storage.os, "replace", flaky)
+    # the two-rename path (where the kernel cannot swap two folders in one step)
+    monkeypatch.setattr(storage, "_exchange", lambda a, b: False)
     with pytest.raises(OSError):
         storage.replace_prefix(str(new), str(old))
     assert (old / "a.parquet").read_text() == "old"

@@ -26,8 +26,12 @@ def final_frame(lake: Path, run_date: str) -> pd.DataFrame:
 
 
 def files(root: Path) -> dict[str, bytes]:
+    """What readers see: hidden folders (the previous version of a replaced partition, kept
+    until the next replacement for readers in flight) are skipped, as Spark and Athena skip them."""
     return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
     }
 
 

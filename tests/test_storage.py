@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -154,3 +156,49 @@ def test_a_failed_local_write_leaves_no_temporary_file(tmp_path, monkeypatch):
 def test_paths_and_drive_letters_are_local_files(uri):
     assert storage.parse(uri).scheme == "file"
     assert storage.parse(uri).bucket == ""
+
+
+def test_local_replace_never_shows_readers_a_missing_or_mixed_partition(tmp_path):
+    """A reader polling the partition while it is replaced again and again: every listing shows
+    one complete version (both files, nothing else) and every file reads whole, never nothing
+    (RENAME_EXCHANGE swaps the folders in one step)."""
+    import threading
+
+    target = tmp_path / "predictions" / "series=S" / "run_date=D"
+    target.mkdir(parents=True)
+    for name in ("a", "b"):
+        (target / name).write_text("v0")
+    seen: set[str] = set()
+    problems: list[str] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        while not done.is_set():
+            try:
+                names = sorted(os.listdir(target))
+                content = (target / "a").read_text()
+            except FileNotFoundError as exc:
+                problems.append(f"missing: {exc.filename}")
+                continue
+            if names != ["a", "b"]:
+                problems.append(f"listing: {names}")
+            if not content.startswith("v"):
+                problems.append(f"partial read: {content!r}")
+            seen.add(content)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for version in range(1, 301):
+            staged = tmp_path / "predictions" / "series=S" / f"_staging-{version}"
+            staged.mkdir()
+            for name in ("a", "b"):
+                (staged / name).write_text(f"v{version}")
+            storage.replace_prefix(str(staged), str(target))
+            assert not staged.exists()  # the swapped-out version is deleted
+    finally:
+        done.set()
+        thread.join()
+    assert problems == []
+    assert len(seen) > 1  # the reader did see replacements happen
+    assert (target / "a").read_text() == "v300"

@@ -7,6 +7,8 @@ Lambda or SageMaker. Publishing replaces a whole partition (a folder / prefix) i
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import logging
 import os
 import shutil
@@ -198,10 +200,15 @@ def remove_empty_folder(uri: str) -> None:
 def replace_prefix(staged: str, target: str) -> None:
     """Publish a staged folder/prefix as `target`, replacing what was there.
 
-    Locally this is two renames (old -> trash, staged -> target); a crash between them leaves the
-    old data in a sibling `.trash-*` folder rather than losing it. On S3 the staged objects are
-    copied over the target keys first, and only then are stale keys removed, so readers never see
-    an empty partition.
+    Locally, where the kernel can (Linux renameat2 RENAME_EXCHANGE), the staged folder and the
+    target swap places in one step: a reader, or a crash, sees the previous partition or the new
+    one, never none. Elsewhere it is two renames (old -> trash, staged -> target); a crash
+    between them leaves the old data in a sibling `.trash-*` folder rather than losing it. Either
+    way the previous version stays in a hidden `.trash-<name>-*` sibling until the next
+    replacement of that partition (a reader that opened it finishes reading it), which deletes
+    every older one. On S3 the staged objects are copied over the
+    target keys first, and only then are stale keys removed, so readers never see an empty
+    partition.
     """
     s, t = parse(staged), parse(target)
     if s.scheme != t.scheme or s.bucket != t.bucket:
@@ -213,6 +220,11 @@ def replace_prefix(staged: str, target: str) -> None:
     if not src.is_dir():
         raise StorageError(f"staged data {src} does not exist")
     dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists() and _exchange(src, dst):
+        trash = dst.with_name(f".trash-{dst.name}-{uuid.uuid4().hex}")
+        os.replace(src, trash)  # the previous partition, swapped out, kept for its readers
+        _remove_older_trash(dst, keep=trash)
+        return
     trash = None
     if dst.exists():
         trash = dst.with_name(f".trash-{dst.name}-{uuid.uuid4().hex}")
@@ -223,8 +235,32 @@ def replace_prefix(staged: str, target: str) -> None:
         if trash is not None:
             os.replace(trash, dst)
         raise
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
+    _remove_older_trash(dst, keep=trash)
+
+
+def _remove_older_trash(dst: Path, keep: Path | None) -> None:
+    """Delete the earlier replaced versions of `dst` (a crashed run's too), keeping `keep`."""
+    for old in dst.parent.glob(f".trash-{dst.name}-*"):
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths atomically; False where the platform or filesystem cannot."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    flags = _RENAME_EXCHANGE
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), flags) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise StorageError(f"cannot swap {a} and {b}: {os.strerror(err)}")
 
 
 def _replace_s3_prefix(s: Location, t: Location) -> None:
