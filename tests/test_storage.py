@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import boto3
 import pytest
@@ -159,7 +160,7 @@ def test_paths_and_drive_letters_are_local_files(uri):
 
 
 def test_local_replace_never_shows_readers_a_missing_or_mixed_partition(tmp_path):
-    """A reader polling the partition while it is replaced again and again: every listing shows
+    """A reader polling the partition while it is replaced 100 times: every listing shows
     one complete version (both files, nothing else) and every file reads whole, never nothing
     (RENAME_EXCHANGE swaps the folders in one step)."""
     import threading
@@ -189,7 +190,10 @@ def test_local_replace_never_shows_readers_a_missing_or_mixed_partition(tmp_path
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        for version in range(1, 301):
+        # Runs are minutes apart; here 20 ms, still far longer than a listing, so a reader is at
+        # most one version behind: the one the replacement keeps for it.
+        for version in range(1, 101):
+            time.sleep(0.02)
             staged = tmp_path / "predictions" / "series=S" / f"_staging-{version}"
             staged.mkdir()
             for name in ("a", "b"):
@@ -201,4 +205,44 @@ def test_local_replace_never_shows_readers_a_missing_or_mixed_partition(tmp_path
         thread.join()
     assert problems == []
     assert len(seen) > 1  # the reader did see replacements happen
-    assert (target / "a").read_text() == "v300"
+    assert (target / "a").read_text() == "v100"
+
+
+def test_with_the_owner_set_every_s3_call_names_the_expected_bucket_owner(s3, monkeypatch):
+    """IPEACAST_BUCKET_OWNER (Terraform sets it for the Lambda): the header goes on every request
+    of a whole write / list / replace / delete cycle, and on copies the source's too."""
+    import botocore.session
+
+    monkeypatch.setenv(storage.BUCKET_OWNER_ENV, "123456789012")
+    seen: list[tuple[str, str | None, str | None]] = []
+
+    def record(request, **_):
+        headers = request.headers
+        seen.append(
+            (
+                request.method,
+                headers.get("x-amz-expected-bucket-owner"),
+                headers.get("x-amz-source-expected-bucket-owner"),
+            )
+        )
+
+    session = boto3.session.Session(botocore_session=botocore.session.get_session())
+    session.events.register("before-send.s3", record)
+    monkeypatch.setattr(storage, "_s3", lambda: session.client("s3"))
+
+    storage.write_bytes(f"s3://{BUCKET}/stage/a.parquet", b"a")
+    assert storage.read_bytes(f"s3://{BUCKET}/stage/a.parquet") == b"a"
+    assert storage.exists(f"s3://{BUCKET}/stage/a.parquet")
+    storage.replace_prefix(f"s3://{BUCKET}/stage", f"s3://{BUCKET}/final/series=S/run_date=D")
+    storage.delete_prefix(f"s3://{BUCKET}/final")
+
+    assert len(seen) >= 6
+    assert all(owner == b"123456789012" for _, owner, _ in seen), seen
+    copies = [source for _, _, source in seen if source is not None]
+    assert copies == [b"123456789012"]  # the one copy of the replace
+
+
+def test_a_malformed_owner_is_named(s3, monkeypatch):
+    monkeypatch.setenv(storage.BUCKET_OWNER_ENV, "me")
+    with pytest.raises(StorageError, match="IPEACAST_BUCKET_OWNER='me' is not a 12-digit"):
+        storage.read_bytes(f"s3://{BUCKET}/x")

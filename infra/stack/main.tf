@@ -142,6 +142,7 @@ module "lambda" {
     {
       ENVIRONMENT                  = var.environment
       LAKE_BUCKET                  = module.data_lake.bucket_name
+      IPEACAST_BUCKET_OWNER        = data.aws_caller_identity.current.account_id
       TRAINING_IMAGE_URI           = local.training_image_uri
       TRAINING_ROLE_ARN            = module.training.role_arn
       TRAINING_INSTANCE_TYPE       = var.training_instance_type

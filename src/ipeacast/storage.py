@@ -61,6 +61,21 @@ def _s3():
     return boto3.client("s3")
 
 
+BUCKET_OWNER_ENV = "IPEACAST_BUCKET_OWNER"
+
+
+def _owner(copy: bool = False) -> dict[str, str]:
+    """`ExpectedBucketOwner` (and for a copy its source's) when IPEACAST_BUCKET_OWNER names the
+    account that owns the lake (Terraform sets it for the Lambda): a bucket of the same name in
+    another account is then never read or written."""
+    owner = os.environ.get(BUCKET_OWNER_ENV, "").strip()
+    if not owner:
+        return {}
+    if not owner.isdigit() or len(owner) != 12:
+        raise StorageError(f"{BUCKET_OWNER_ENV}={owner!r} is not a 12-digit AWS account id")
+    return {"ExpectedBucketOwner": owner} | ({"ExpectedSourceBucketOwner": owner} if copy else {})
+
+
 @contextlib.contextmanager
 def _local_errors(uri: str, doing: str) -> Iterator[None]:
     """Turn an OSError of a local file operation into a StorageError naming the path and cause."""
@@ -78,7 +93,7 @@ def read_bytes(uri: str) -> bytes:
     loc = parse(uri)
     if loc.scheme == "s3":
         try:
-            return _s3().get_object(Bucket=loc.bucket, Key=loc.key)["Body"].read()
+            return _s3().get_object(Bucket=loc.bucket, Key=loc.key, **_owner())["Body"].read()
         except Exception as exc:
             if _is_s3_missing(exc):
                 raise StorageError(f"{uri} does not exist") from exc
@@ -91,7 +106,7 @@ def write_bytes(uri: str, data: bytes) -> None:
     """Write an object; local writes go through a temporary file and a rename."""
     loc = parse(uri)
     if loc.scheme == "s3":
-        _s3().put_object(Bucket=loc.bucket, Key=loc.key, Body=data)
+        _s3().put_object(Bucket=loc.bucket, Key=loc.key, Body=data, **_owner())
         return
     path = Path(loc.key)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
@@ -109,7 +124,7 @@ def exists(uri: str) -> bool:
     loc = parse(uri)
     if loc.scheme == "s3":
         try:
-            _s3().head_object(Bucket=loc.bucket, Key=loc.key)
+            _s3().head_object(Bucket=loc.bucket, Key=loc.key, **_owner())
             return True
         except Exception as exc:
             if _is_s3_missing(exc):
@@ -125,7 +140,11 @@ def list_files(prefix: str) -> list[str]:
     if loc.scheme == "s3":
         key = loc.key.rstrip("/") + "/"
         out: list[str] = []
-        for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=loc.bucket, Prefix=key):
+        for page in (
+            _s3()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=loc.bucket, Prefix=key, **_owner())
+        ):
             out.extend(f"s3://{loc.bucket}/{o['Key']}" for o in page.get("Contents", []))
         return sorted(out)
     root = Path(loc.key)
@@ -142,7 +161,9 @@ def delete_prefix(prefix: str) -> None:
         keys = [parse(u).key for u in list_files(prefix)]
         for i in range(0, len(keys), 1000):
             chunk = [{"Key": k} for k in keys[i : i + 1000]]
-            client.delete_objects(Bucket=loc.bucket, Delete={"Objects": chunk, "Quiet": True})
+            client.delete_objects(
+                Bucket=loc.bucket, Delete={"Objects": chunk, "Quiet": True}, **_owner()
+            )
         return
     shutil.rmtree(loc.key, ignore_errors=True)
 
@@ -174,8 +195,9 @@ def stable_names(prefix: str) -> list[str]:
 def _move(src: str, dst: str) -> None:
     s, d = parse(src), parse(dst)
     if s.scheme == "s3":
-        _s3().copy_object(Bucket=d.bucket, Key=d.key, CopySource={"Bucket": s.bucket, "Key": s.key})
-        _s3().delete_object(Bucket=s.bucket, Key=s.key)
+        source = {"Bucket": s.bucket, "Key": s.key}
+        _s3().copy_object(Bucket=d.bucket, Key=d.key, CopySource=source, **_owner(copy=True))
+        _s3().delete_object(Bucket=s.bucket, Key=s.key, **_owner())
     else:
         os.replace(s.key, d.key)
 
@@ -183,7 +205,7 @@ def _move(src: str, dst: str) -> None:
 def _delete(uri: str) -> None:
     loc = parse(uri)
     if loc.scheme == "s3":
-        _s3().delete_object(Bucket=loc.bucket, Key=loc.key)
+        _s3().delete_object(Bucket=loc.bucket, Key=loc.key, **_owner())
     else:
         with contextlib.suppress(FileNotFoundError):
             os.remove(loc.key)
@@ -273,14 +295,13 @@ def _replace_s3_prefix(s: Location, t: Location) -> None:
     new_keys = set()
     for key in staged:
         new_key = dst_prefix + key[len(src_prefix) :]
-        client.copy_object(
-            Bucket=t.bucket, Key=new_key, CopySource={"Bucket": s.bucket, "Key": key}
-        )
+        source = {"Bucket": s.bucket, "Key": key}
+        client.copy_object(Bucket=t.bucket, Key=new_key, CopySource=source, **_owner(copy=True))
         new_keys.add(new_key)
     stale = [parse(u).key for u in list_files(t.uri) if parse(u).key not in new_keys]
     for i in range(0, len(stale), 1000):
         chunk = [{"Key": k} for k in stale[i : i + 1000]]
-        client.delete_objects(Bucket=t.bucket, Delete={"Objects": chunk, "Quiet": True})
+        client.delete_objects(Bucket=t.bucket, Delete={"Objects": chunk, "Quiet": True}, **_owner())
     delete_prefix(s.uri)
 
 

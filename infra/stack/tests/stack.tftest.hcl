@@ -255,6 +255,11 @@ run "definition_references_the_right_resources" {
   }
 
   assert {
+    condition     = output.lambda_environment.IPEACAST_BUCKET_OWNER == "111122223333"
+    error_message = "The Lambda must name the account that owns the lake (ExpectedBucketOwner on every S3 call)."
+  }
+
+  assert {
     condition     = output.lambda_environment.TRAINING_ROLE_ARN == "arn:aws:iam::111122223333:role/training-role-under-test"
     error_message = "The training role the Lambda puts into CreateTrainingJob must be the training module's role."
   }
