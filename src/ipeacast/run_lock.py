@@ -172,8 +172,9 @@ class _S3Lock:
         from botocore.exceptions import ClientError
 
         try:
+            body = me.to_bytes()
             response = self.s3.put_object(
-                Bucket=self.bucket, Key=self.key, Body=me.to_bytes(), **condition
+                Bucket=self.bucket, Key=self.key, Body=body, **condition, **storage.owner_args()
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
@@ -185,7 +186,7 @@ class _S3Lock:
     def acquire(self, me: Holder, stale_after: timedelta) -> None:
         if self._put(me, IfNoneMatch="*"):
             return
-        head = self.s3.get_object(Bucket=self.bucket, Key=self.key)
+        head = self.s3.get_object(Bucket=self.bucket, Key=self.key, **storage.owner_args())
         holder = Holder.from_bytes(head["Body"].read())
         if not is_stale(holder, me.acquired_at, stale_after) or not self._put(
             me, IfMatch=head["ETag"]
@@ -197,7 +198,9 @@ class _S3Lock:
         from botocore.exceptions import ClientError
 
         try:
-            self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
+            self.s3.delete_object(
+                Bucket=self.bucket, Key=self.key, IfMatch=self.etag, **storage.owner_args()
+            )
         except ClientError as exc:
             # replaced (If-Match fails) or already deleted by the run that replaced it
             code = exc.response.get("Error", {}).get("Code")

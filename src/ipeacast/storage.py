@@ -64,7 +64,7 @@ def _s3():
 BUCKET_OWNER_ENV = "IPEACAST_BUCKET_OWNER"
 
 
-def _owner(copy: bool = False) -> dict[str, str]:
+def owner_args(copy: bool = False) -> dict[str, str]:
     """`ExpectedBucketOwner` (and for a copy its source's) when IPEACAST_BUCKET_OWNER names the
     account that owns the lake (Terraform sets it for the Lambda): a bucket of the same name in
     another account is then never read or written."""
@@ -93,7 +93,7 @@ def read_bytes(uri: str) -> bytes:
     loc = parse(uri)
     if loc.scheme == "s3":
         try:
-            return _s3().get_object(Bucket=loc.bucket, Key=loc.key, **_owner())["Body"].read()
+            return _s3().get_object(Bucket=loc.bucket, Key=loc.key, **owner_args())["Body"].read()
         except Exception as exc:
             if _is_s3_missing(exc):
                 raise StorageError(f"{uri} does not exist") from exc
@@ -106,7 +106,7 @@ def write_bytes(uri: str, data: bytes) -> None:
     """Write an object; local writes go through a temporary file and a rename."""
     loc = parse(uri)
     if loc.scheme == "s3":
-        _s3().put_object(Bucket=loc.bucket, Key=loc.key, Body=data, **_owner())
+        _s3().put_object(Bucket=loc.bucket, Key=loc.key, Body=data, **owner_args())
         return
     path = Path(loc.key)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
@@ -124,7 +124,7 @@ def exists(uri: str) -> bool:
     loc = parse(uri)
     if loc.scheme == "s3":
         try:
-            _s3().head_object(Bucket=loc.bucket, Key=loc.key, **_owner())
+            _s3().head_object(Bucket=loc.bucket, Key=loc.key, **owner_args())
             return True
         except Exception as exc:
             if _is_s3_missing(exc):
@@ -143,7 +143,7 @@ def list_files(prefix: str) -> list[str]:
         for page in (
             _s3()
             .get_paginator("list_objects_v2")
-            .paginate(Bucket=loc.bucket, Prefix=key, **_owner())
+            .paginate(Bucket=loc.bucket, Prefix=key, **owner_args())
         ):
             out.extend(f"s3://{loc.bucket}/{o['Key']}" for o in page.get("Contents", []))
         return sorted(out)
@@ -162,7 +162,7 @@ def delete_prefix(prefix: str) -> None:
         for i in range(0, len(keys), 1000):
             chunk = [{"Key": k} for k in keys[i : i + 1000]]
             client.delete_objects(
-                Bucket=loc.bucket, Delete={"Objects": chunk, "Quiet": True}, **_owner()
+                Bucket=loc.bucket, Delete={"Objects": chunk, "Quiet": True}, **owner_args()
             )
         return
     shutil.rmtree(loc.key, ignore_errors=True)
@@ -196,8 +196,8 @@ def _move(src: str, dst: str) -> None:
     s, d = parse(src), parse(dst)
     if s.scheme == "s3":
         source = {"Bucket": s.bucket, "Key": s.key}
-        _s3().copy_object(Bucket=d.bucket, Key=d.key, CopySource=source, **_owner(copy=True))
-        _s3().delete_object(Bucket=s.bucket, Key=s.key, **_owner())
+        _s3().copy_object(Bucket=d.bucket, Key=d.key, CopySource=source, **owner_args(copy=True))
+        _s3().delete_object(Bucket=s.bucket, Key=s.key, **owner_args())
     else:
         os.replace(s.key, d.key)
 
@@ -205,7 +205,7 @@ def _move(src: str, dst: str) -> None:
 def _delete(uri: str) -> None:
     loc = parse(uri)
     if loc.scheme == "s3":
-        _s3().delete_object(Bucket=loc.bucket, Key=loc.key, **_owner())
+        _s3().delete_object(Bucket=loc.bucket, Key=loc.key, **owner_args())
     else:
         with contextlib.suppress(FileNotFoundError):
             os.remove(loc.key)
@@ -296,12 +296,14 @@ def _replace_s3_prefix(s: Location, t: Location) -> None:
     for key in staged:
         new_key = dst_prefix + key[len(src_prefix) :]
         source = {"Bucket": s.bucket, "Key": key}
-        client.copy_object(Bucket=t.bucket, Key=new_key, CopySource=source, **_owner(copy=True))
+        client.copy_object(Bucket=t.bucket, Key=new_key, CopySource=source, **owner_args(copy=True))
         new_keys.add(new_key)
     stale = [parse(u).key for u in list_files(t.uri) if parse(u).key not in new_keys]
     for i in range(0, len(stale), 1000):
         chunk = [{"Key": k} for k in stale[i : i + 1000]]
-        client.delete_objects(Bucket=t.bucket, Delete={"Objects": chunk, "Quiet": True}, **_owner())
+        client.delete_objects(
+            Bucket=t.bucket, Delete={"Objects": chunk, "Quiet": True}, **owner_args()
+        )
     delete_prefix(s.uri)
 
 
