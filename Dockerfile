@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # SageMaker training image for ipeacast: the library wheel with its [ml] extra and nothing else
 # (no Spark, no dev tools). SageMaker runs `docker run <image> train`; `train` is
-# /opt/program/train (src/ml/train.py, first on PATH), which calls ipeacast.trainer.main
+# /opt/program/train (src/ml/train.py, first on PATH), which calls ipeacast.ml.trainer.main
 # (SageMaker directory contract under /opt/ml).
 #
 # Base: python:3.11-slim pinned by the digest of its multi-arch index (as published 2026-08);
@@ -12,7 +12,7 @@
 # /opt/ml/output/failure; AWS documents the SageMaker container contract as running as root and
 # non-root images fail on those mounts (aws/sagemaker-python-sdk#4764,
 # aws/sagemaker-inference-toolkit#72). The job runs with EnableNetworkIsolation=true (set by
-# ipeacast.training_job), so the container has no network at all.
+# ipeacast.aws.training_job), so the container has no network at all.
 #checkov:skip=CKV_DOCKER_2:SageMaker training containers run a job to completion and are never health-checked; HEALTHCHECK does not apply.
 #checkov:skip=CKV_DOCKER_3:SageMaker mounts /opt/ml as root and the trainer must write to it (see "User" above).
 #checkov:skip=CKV_DOCKER_7:The base image is pinned by digest through ARG PYTHON_IMAGE; checkov does not resolve the ARG.
@@ -24,7 +24,7 @@ FROM ${PYTHON_IMAGE} AS wheel
 WORKDIR /build
 COPY pyproject.toml ./
 COPY src/ src/
-RUN PYTHONPATH=src python -m ipeacast.packaging --without-glue-wheels /dist
+RUN PYTHONPATH=src python -m ipeacast.deploy.packaging --without-glue-wheels /dist
 
 # Stage 2: the runtime, with pinned dependencies from the wheel's metadata.
 FROM ${PYTHON_IMAGE}

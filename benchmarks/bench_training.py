@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from reference import clean_daily, monthly_table  # noqa: E402
 from reference_data import BRENT, data_file  # noqa: E402
 
-from ipeacast.backtest import comparison_table, horizon_metrics  # noqa: E402
-from ipeacast.trainer import prepare_local_tree  # noqa: E402
+from ipeacast.ml.backtest import comparison_table, horizon_metrics  # noqa: E402
+from ipeacast.ml.trainer import prepare_local_tree  # noqa: E402
 
 WINDOWS = {"design": ("2000-01", "2014-12"), "evaluation": ("2015-01", "2024-06")}
 
@@ -47,7 +47,7 @@ def run_once(base: Path) -> tuple[float, float, dict]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "ipeacast.trainer", "--base-dir", str(base)],
+        [sys.executable, "-m", "ipeacast.ml.trainer", "--base-dir", str(base)],
         capture_output=True,
         text=True,
         check=False,

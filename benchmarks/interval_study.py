@@ -43,14 +43,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from reference import clean_daily, monthly_table  # noqa: E402
 from reference_data import data_file  # noqa: E402
 
-from ipeacast.backtest import (  # noqa: E402
+from ipeacast.ml.backtest import (  # noqa: E402
     BASELINES,
     CHAMPION,
     horizon_frame,
     resolved_counts,
     walk_forward,
 )
-from ipeacast.model import MODEL_NAME, ModelConfig, prepare  # noqa: E402
+from ipeacast.ml.model import MODEL_NAME, ModelConfig, prepare  # noqa: E402
 
 CUT = date(2015, 6, 30)
 ROLL = 114

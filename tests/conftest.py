@@ -88,7 +88,7 @@ def terraform_stack(rehearsal):
 
 @pytest.fixture(scope="session")
 def spark():
-    from ipeacast.spark import get_spark
+    from ipeacast.etl.spark import get_spark
 
     session = get_spark("ipeacast-tests")
     yield session

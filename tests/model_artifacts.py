@@ -58,14 +58,15 @@ def run_training_container(request: dict, work_dir) -> str | None:
     """Do what SageMaker does with a CreateTrainingJob request, with our real trainer.
 
     Downloads the `train` channel (S3Prefix) into <work>/input/data/train, writes the
-    hyperparameters, runs `ipeacast.trainer.main` on that /opt/ml-style tree, then uploads
+    hyperparameters, runs `ipeacast.ml.trainer.main` on that /opt/ml-style tree, then uploads
     model/ as `<S3OutputPath>/<job>/output/model.tar.gz`. Returns None on success, else the
     failure reason the trainer wrote (what DescribeTrainingJob reports as FailureReason).
     """
     from pathlib import Path
 
-    from ipeacast import storage
-    from ipeacast.trainer import main, prepare_local_tree
+    from ipeacast.core import storage
+    from ipeacast.ml.local_training import prepare_local_tree
+    from ipeacast.ml.trainer import main
 
     work = Path(work_dir) / request["TrainingJobName"]
     (channel,) = request["InputDataConfig"]

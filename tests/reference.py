@@ -2,7 +2,7 @@
 
 Written from the documented rules, not from the Spark code: clean daily series (drop empty values
 and weekends, keep one row per date), daily features over the previous rows only, and the monthly
-training table of `src/ipeacast/schemas/final_monthly.json`.
+training table of `src/ipeacast/core/schemas/final_monthly.json`.
 """
 
 from __future__ import annotations

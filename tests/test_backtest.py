@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from forecast_helpers import SMALL, monthly_fixture
 
-from ipeacast.backtest import (
+from ipeacast.ml.backtest import (
     CHAMPION,
     choose,
     conformal_quantile,
@@ -19,7 +19,7 @@ from ipeacast.backtest import (
     shipped_level,
     walk_forward,
 )
-from ipeacast.model import ModelConfig, prepare
+from ipeacast.ml.model import ModelConfig, prepare
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,9 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from ipeacast import cli, deploy
-from ipeacast.errors import ConfigError
+from ipeacast import cli
+from ipeacast.core.errors import ConfigError
+from ipeacast.deploy import aws as deploy
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/ipeacast-test-sfn"

@@ -9,8 +9,8 @@ import pytest
 import requests
 import responses
 
-from ipeacast import extract
-from ipeacast.errors import ExtractError
+from ipeacast.core.errors import ExtractError
+from ipeacast.etl import extract
 
 CODE = "EIA366_PBRENT366"
 META_URL = f"http://www.ipeadata.gov.br/api/odata4/Metadados('{CODE}')"
@@ -134,7 +134,7 @@ def test_unknown_series_code_is_named():
 
 
 def test_series_codes_that_are_not_safe_paths_are_rejected():
-    from ipeacast.errors import ConfigError
+    from ipeacast.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="invalid series code"):
         extract.fetch_ipeadata("../etc", FAST)
@@ -176,7 +176,7 @@ def test_different_content_never_overwrites_an_existing_snapshot(tmp_path):
 
 
 def test_bad_content_is_rejected_before_anything_is_stored(tmp_path):
-    from ipeacast.errors import SourceFormatError
+    from ipeacast.core.errors import SourceFormatError
 
     with pytest.raises(SourceFormatError):
         extract.store_snapshot(fetched(b"date,price_usd\n"), str(tmp_path), CODE, "2024-01-04")
@@ -205,7 +205,7 @@ def test_ipeadatapy_is_left_as_it_was_after_a_failure():
 def test_a_source_naming_another_series_is_rejected_before_storing(tmp_path):
     from conftest import FIXTURES
 
-    from ipeacast.errors import SourceFormatError
+    from ipeacast.core.errors import SourceFormatError
 
     export = (FIXTURES / "ipeadata_export_sample.csv").read_bytes()
     wrong = extract.Fetched(export, "brent.csv", "ipeadata-export")
@@ -219,7 +219,7 @@ def test_a_source_naming_another_series_is_rejected_before_storing(tmp_path):
 
 
 def test_an_unreadable_source_file_is_a_source_format_error_naming_it(tmp_path):
-    from ipeacast.errors import SourceFormatError
+    from ipeacast.core.errors import SourceFormatError
 
     with pytest.raises(SourceFormatError, match=rf"source {tmp_path} .*is a folder, not a file"):
         extract.read_source_file(str(tmp_path))
@@ -231,7 +231,7 @@ def test_an_unreadable_source_file_is_a_source_format_error_naming_it(tmp_path):
 
 
 def test_storing_an_odata_snapshot_decodes_the_payload_once(tmp_path, monkeypatch):
-    from ipeacast.errors import SourceFormatError
+    from ipeacast.core.errors import SourceFormatError
 
     decoded = []
     original = json.loads

@@ -11,8 +11,8 @@ import pytest
 from support.ipeadata_faults import FaultyIpeadata
 
 from ipeacast import cli
-from ipeacast.errors import ConfigError
-from ipeacast.extract import HttpPolicy, ipeadata_base
+from ipeacast.core.errors import ConfigError
+from ipeacast.etl.extract import HttpPolicy, ipeadata_base
 
 SERIES = "EIA366_PBRENT366"
 POLICY = {
@@ -75,7 +75,7 @@ def test_a_misbehaving_ipeadata_gives_one_clear_error_in_time_and_stores_nothing
 
 
 def test_the_same_server_serving_data_lets_extract_store_the_snapshot(ipeadata, tmp_path):
-    from ipeacast import extract
+    from ipeacast.etl import extract
 
     fetched = extract.fetch_ipeadata(SERIES)
     snap = extract.store_snapshot(fetched, str(tmp_path / "lake"), SERIES, "2026-12-01")

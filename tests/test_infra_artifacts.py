@@ -1,9 +1,9 @@
 """The artifact keys Terraform points the Glue jobs at are the keys `ipeacast deploy` uploads.
 
 Both sides read the same fixture: `infra/stack/tests/stack.tftest.hcl` asserts that the stack's
-`artifact_keys` output equals `expected_artifact_keys.json`, and this test asserts that
-`ipeacast.deploy.collect_artifacts` produces the same keys for the same files. A change of the key
-formula on either side fails one of the two. The Glue jobs install only content-addressed wheels
+`artifact_keys` output equals `expected_artifact_keys.json`, and this test asserts that the
+deploy tooling's `collect_artifacts` produces the same keys for the same files. A change of the
+key formula on either side fails one of the two. The Glue jobs install only content-addressed wheels
 (never a PyPI pin), and terraform-check.sh's one-init-per-directory is checked here too.
 """
 
@@ -13,8 +13,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from ipeacast.deploy import collect_artifacts
-from ipeacast.packaging import GLUE_WHEELS_FILE, read_pinned_wheels
+from ipeacast.deploy.aws import collect_artifacts
+from ipeacast.deploy.packaging import GLUE_WHEELS_FILE, read_pinned_wheels
 
 FIXTURES = Path(__file__).resolve().parents[1] / "infra" / "stack" / "tests" / "fixtures"
 # The stack's artifact roles and their files (local artifact_patterns, infra/stack/main.tf).

@@ -15,8 +15,8 @@ from botocore.validate import ParamValidator
 from model_artifacts import forecast_frame, model_tarball, tarball
 from moto import mock_aws
 
-from ipeacast import forecast
-from ipeacast.errors import ConfigError, StorageError, TrainingError
+from ipeacast.aws import publish
+from ipeacast.core.errors import ConfigError, StorageError, TrainingError
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "ipeacast-test-lake"
@@ -172,7 +172,7 @@ def test_publish_of_a_missing_artifact_names_it(s3):
         handler.handler({"action": "publish", "model_artifacts": ARTIFACTS, **RUN}, None)
 
 
-# --- ipeacast.forecast.publish_model_archive: the library function behind the publish action -----
+# --- ipeacast.aws.publish.publish_model_archive: the function behind the publish action ---
 
 
 def _archive_with(tmp_path: Path, data: bytes) -> str:
@@ -199,7 +199,7 @@ def test_publish_model_archive_publishes_a_local_archive(tmp_path):
     archive = _archive_with(tmp_path, model_tarball(**RUN))
     lake = tmp_path / "lake"
 
-    result = forecast.publish_model_archive(archive, str(lake), SERIES, "2026-11-26")
+    result = publish.publish_model_archive(archive, str(lake), SERIES, "2026-11-26")
 
     part = lake / "predictions" / f"series={SERIES}" / "run_date=2026-11-26"
     assert result["rows"] == 6 and result["predictions"] == str(part)
@@ -218,7 +218,7 @@ def test_publish_model_archive_publishes_a_local_archive(tmp_path):
 def test_publish_model_archive_refuses_paths_that_leave_the_folder(tmp_path, members, named):
     archive = _archive_with(tmp_path, tarball(members))
     with pytest.raises(StorageError, match=named):
-        forecast.publish_model_archive(archive, str(tmp_path / "lake"), SERIES, "2026-11-26")
+        publish.publish_model_archive(archive, str(tmp_path / "lake"), SERIES, "2026-11-26")
     assert not (tmp_path / "lake").exists()
     assert not (tmp_path.parent / "evil.txt").exists()
 
@@ -227,20 +227,20 @@ def test_publish_model_archive_refuses_paths_that_leave_the_folder(tmp_path, mem
 def test_publish_model_archive_refuses_links(tmp_path, kind):
     archive = _archive_with(tmp_path, _link_archive(kind))
     with pytest.raises(StorageError, match=r"forecast\.parquet"):
-        forecast.publish_model_archive(archive, str(tmp_path / "lake"), SERIES, "2026-11-26")
+        publish.publish_model_archive(archive, str(tmp_path / "lake"), SERIES, "2026-11-26")
     assert not (tmp_path / "lake").exists()
 
 
 def test_publish_model_archive_refuses_an_oversized_archive(tmp_path, monkeypatch):
     data = model_tarball(**RUN)
     archive = _archive_with(tmp_path, data)
-    monkeypatch.setattr(forecast, "MAX_ARCHIVE_BYTES", len(data) - 1)
+    monkeypatch.setattr(publish, "MAX_ARCHIVE_BYTES", len(data) - 1)
     with pytest.raises(StorageError, match="larger than"):
-        forecast.publish_model_archive(archive, str(tmp_path / "lake"), SERIES, "2026-11-26")
+        publish.publish_model_archive(archive, str(tmp_path / "lake"), SERIES, "2026-11-26")
     assert not (tmp_path / "lake").exists()
 
 
 def test_publish_model_archive_names_an_unreadable_archive(tmp_path):
     archive = _archive_with(tmp_path, b"not a tarball")
     with pytest.raises(StorageError, match=r"tar\.gz"):
-        forecast.publish_model_archive(archive, str(tmp_path / "lake"), SERIES, "2026-11-26")
+        publish.publish_model_archive(archive, str(tmp_path / "lake"), SERIES, "2026-11-26")

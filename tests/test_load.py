@@ -10,8 +10,9 @@ import pytest
 from conftest import synthetic_prices
 from pyspark.sql import functions as F
 
-from ipeacast import load, storage, transform
-from ipeacast.errors import ValidationError
+from ipeacast.core import storage
+from ipeacast.core.errors import ValidationError
+from ipeacast.etl import load, transform
 
 pytestmark = pytest.mark.spark
 CUTOFF = date(2021, 12, 31)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from forecast_helpers import hand_table, monthly_fixture
 
-from ipeacast.errors import ConfigError, TrainingError
-from ipeacast.model import (
+from ipeacast.core.errors import ConfigError, TrainingError
+from ipeacast.ml.model import (
     GapRidge,
     ModelConfig,
     NaiveLastAverage,

@@ -1,4 +1,4 @@
-"""`python -m ipeacast.packaging dist`: byte-identical rebuilds and artifacts that work."""
+"""`python -m ipeacast.deploy.packaging dist`: byte-identical rebuilds and artifacts that work."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ipeacast import packaging
+from ipeacast.deploy import packaging
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ def dist(tmp_path_factory) -> Path:
     # The library's artifacts, offline; the pinned dependency wheels are tested with `checkout`.
     out = tmp_path_factory.mktemp("dist") / "dist"
     result = subprocess.run(
-        [sys.executable, "-m", "ipeacast.packaging", "--without-glue-wheels", str(out)],
+        [sys.executable, "-m", "ipeacast.deploy.packaging", "--without-glue-wheels", str(out)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -218,13 +218,20 @@ def test_wheel_installs_offline_with_its_metadata_and_console_scripts(dist, tmp_
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert (target / "ipeacast" / "schemas" / "final_monthly.json").is_file()
+    assert (target / "ipeacast" / "core" / "schemas" / "final_monthly.json").is_file()
+    assert (target / "ipeacast" / "etl" / "log4j2.properties").is_file()
+    assert not (target / "ipeacast" / "deploy").exists()  # deployment tooling never ships
     assert (target / "bin" / "ipeacast").is_file()
     metadata = (target / "ipeacast-0.1.0.dist-info" / "METADATA").read_text()
     assert "Requires-Dist: pandas==2.2.3" in metadata
     assert 'Requires-Dist: scikit-learn==1.5.2; extra == "ml"' in metadata
     check = subprocess.run(
-        [sys.executable, "-S", "-c", "import ipeacast.lake, sys; print(ipeacast.lake.__file__)"],
+        [
+            sys.executable,
+            "-S",
+            "-c",
+            "import ipeacast.core.lake, sys; print(ipeacast.core.lake.__file__)",
+        ],
         capture_output=True,
         text=True,
         env={"PYTHONPATH": str(target)},
@@ -244,7 +251,7 @@ os.environ.update(LAKE_BUCKET="lake-bucket-1", TRAINING_ROLE_ARN="arn:aws:iam::1
 event = {"action": "prepare_training", "series": "S1", "run_id": "r-1", "run_date": "2026-01-31",
          "execution": "arn:aws:states:us-east-1:123456789012:execution:sm:r-1"}
 print(json.dumps(handler.handler(event, None)))
-import ipeacast.forecast  # the publish action's module
+import ipeacast.aws.publish  # the publish action's module
 print(sorted(m for m in sys.modules if m.split(".")[0] in {"pandas", "pyarrow", "numpy", "boto3"}))
 """
     result = subprocess.run(
@@ -265,7 +272,7 @@ def test_dockerfile_installs_the_wheel_this_build_produces_and_only_training_req
     (wheel,) = [p.name for p in dist.glob("*.whl")]
     assert f"--no-deps /tmp/wheels/{wheel}" in dockerfile
     assert "--no-deps -r /tmp/wheels/training-requirements.txt" in dockerfile
-    assert "python -m ipeacast.packaging" in dockerfile
+    assert "python -m ipeacast.deploy.packaging" in dockerfile
     for unwanted in ("pyspark", "[dev]", "[spark", "pytest"):
         assert unwanted not in dockerfile
     ignored = (ROOT / ".dockerignore").read_text().split()

@@ -171,7 +171,7 @@ def test_the_run_date_defaults_to_the_as_of_date():
 
 
 def test_verbose_shows_the_traceback(tmp_path):
-    from ipeacast.errors import ConfigError
+    from ipeacast.core.errors import ConfigError
 
     with pytest.raises(ConfigError):
         cli.main(["--verbose", "run", "--as-of", "nope", "--lake", str(tmp_path)])

@@ -7,9 +7,9 @@ import json
 import pytest
 from forecast_helpers import SMALL, monthly_fixture
 
-from ipeacast.forecast import train_and_forecast, write_outputs
-from ipeacast.model import ModelConfig
-from ipeacast.report import metrics_table_text, write_report
+from ipeacast.ml.forecast import train_and_forecast, write_outputs
+from ipeacast.ml.model import ModelConfig
+from ipeacast.ml.report import metrics_table_text, write_report
 
 # matplotlib 3.9 calls pyparsing APIs that newer pyparsing deprecates; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")

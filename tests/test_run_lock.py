@@ -1,5 +1,5 @@
-"""One run at a time per lake and series (ipeacast.run_lock): an flock locally, a conditional put
-on S3 (moto). A second run fails at once, naming the holder; a killed holder frees the lock."""
+"""One run at a time per lake and series (ipeacast.core.run_lock): an flock locally, a conditional
+put on S3 (moto). A second run fails at once, naming the holder; a killed holder frees the lock."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ import pytest
 from moto import mock_aws
 
 from ipeacast import cli
-from ipeacast.run_lock import LockError, lock_uri, run_lock
+from ipeacast.core.run_lock import LockError, lock_uri, run_lock
 
 SERIES = "EIA366_PBRENT366"
 HOLD = textwrap.dedent(
     """
     import sys, time
-    from ipeacast.run_lock import run_lock
+    from ipeacast.core.run_lock import run_lock
     with run_lock(sys.argv[1], sys.argv[2], "holder-run"):
         print("held", flush=True)
         time.sleep(120)
@@ -111,7 +111,7 @@ def test_on_s3_a_conditional_put_holds_and_a_stale_lock_is_replaced(monkeypatch,
 CONTEND = textwrap.dedent(
     """
     import os, sys, time
-    from ipeacast.run_lock import LockError, run_lock
+    from ipeacast.core.run_lock import LockError, run_lock
     lake, series, marker = sys.argv[1], sys.argv[2], sys.argv[3]
     held = overlaps = 0
     deadline = time.monotonic() + 1.5

@@ -534,7 +534,7 @@ SPARK_SCRIPT = textwrap.dedent(
     """
     import json, sys
     import boto3
-    from ipeacast.spark import get_spark
+    from ipeacast.etl.spark import get_spark
 
     table, odd_key = sys.argv[1], sys.argv[2]
     spark = get_spark("test-s3-webhdfs")

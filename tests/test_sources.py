@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES
 
-from ipeacast import sources
-from ipeacast.errors import SourceFormatError
+from ipeacast.core.errors import SourceFormatError
+from ipeacast.etl import sources
 
 
 def parse(text: str | bytes, name: str = "input.csv") -> pd.DataFrame:

@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.spark
 
 PROBE = """
-from ipeacast.spark import get_spark
+from ipeacast.etl.spark import get_spark
 spark = get_spark()
 conf = spark.sparkContext.getConf()
 print("master=" + spark.sparkContext.master)
@@ -56,7 +56,7 @@ LIFECYCLE = """
 import os
 from pathlib import Path
 
-from ipeacast.spark import spark_session
+from ipeacast.etl.spark import spark_session
 
 
 def children() -> set[int]:
@@ -92,7 +92,7 @@ def test_a_session_the_block_started_stops_with_its_jvm(tmp_path):
 
 
 def test_a_session_that_was_already_active_is_left_running(spark):
-    from ipeacast.spark import spark_session
+    from ipeacast.etl.spark import spark_session
 
     with spark_session() as inner:
         assert inner is spark

@@ -35,9 +35,9 @@ from support.state_machine import (
     render_text,
 )
 
-from ipeacast import storage
-from ipeacast.errors import ConfigError
-from ipeacast.training_job import REQUEST_KEYS, TrainingConfig, build_training_job_request
+from ipeacast.aws.training_job import REQUEST_KEYS, TrainingConfig, build_training_job_request
+from ipeacast.core import storage
+from ipeacast.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"

@@ -9,8 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ipeacast import storage
-from ipeacast.errors import StorageError
+from ipeacast.core import storage
+from ipeacast.core.errors import StorageError
 
 BUCKET = "lake-test"
 

@@ -8,15 +8,11 @@ import pandas as pd
 import pytest
 from forecast_helpers import SMALL, monthly_fixture
 
-from ipeacast.errors import ConfigError, TrainingError
-from ipeacast.forecast import MODEL_FILES, PREDICTION_COLUMNS, load_model
-from ipeacast.trainer import (
-    BASE_DIR_ENV,
-    main,
-    parse_hyperparameters,
-    prepare_local_tree,
-    train_local,
-)
+from ipeacast.aws.publish import PREDICTION_COLUMNS
+from ipeacast.core.errors import ConfigError, TrainingError
+from ipeacast.ml.forecast import MODEL_FILES, load_model
+from ipeacast.ml.local_training import prepare_local_tree, train_local
+from ipeacast.ml.trainer import BASE_DIR_ENV, main, parse_hyperparameters
 
 HP = {
     **{k: str(v) for k, v in SMALL.items()},
@@ -104,11 +100,11 @@ def test_hyperparameters_must_be_strings():
 
 
 def test_hyperparameters_parse_to_the_model_config():
-    meta, cfg = parse_hyperparameters(
+    run, cfg = parse_hyperparameters(
         {"features": "gap_avg, gap_lag1", "alpha": "0.5", "run_id": "x", "sagemaker_region": "y"}
     )
     assert cfg.features == ("gap_avg", "gap_lag1") and cfg.alpha == 0.5
-    assert meta["run_id"] == "x"
+    assert (run.series, run.run_id) == ("EIA366_PBRENT366", "x")  # the run's own defaults
 
 
 def test_train_local_returns_the_model_dir_or_raises_the_reason(tmp_path, final_partition):
@@ -155,7 +151,7 @@ def test_training_needs_only_what_the_image_installs(tmp_path, final_partition):
     root = Path(__file__).parents[1]
     base = prepare_local_tree(tmp_path / "ml", final_partition, HP)
     code = (
-        "import sys; from ipeacast.trainer import main; assert main(['--base-dir', sys.argv[1],"
+        "import sys; from ipeacast.ml.trainer import main; assert main(['--base-dir', sys.argv[1],"
         " '--quiet']) == 0; print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"
     )
     done = subprocess.run(

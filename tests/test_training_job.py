@@ -9,14 +9,14 @@ import pytest
 from botocore.stub import Stubber
 from botocore.validate import ParamValidator
 
-from ipeacast.errors import ConfigError
-from ipeacast.training_job import (
+from ipeacast.aws.training_job import (
     JOB_NAME_MAX,
     REQUEST_KEYS,
     TrainingConfig,
     build_training_job_request,
     training_job_name,
 )
+from ipeacast.core.errors import ConfigError
 
 ENV = {
     "LAKE_BUCKET": "ipeacast-dev-lake-123456789012",
@@ -87,17 +87,10 @@ def test_request_reads_the_final_partition_and_writes_under_models():
     assert tuple(request) == REQUEST_KEYS
 
 
-def test_lake_prefix_is_part_of_every_uri():
-    request = _request(LAKE_PREFIX="team/ipeacast")
-    uri = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
-    assert uri.startswith("s3://ipeacast-dev-lake-123456789012/team/ipeacast/final/")
-    assert "/team/ipeacast/models/" in request["OutputDataConfig"]["S3OutputPath"]
-
-
 def test_the_runs_lake_prefix_puts_channel_and_output_under_it():
-    request = _request({"lake_prefix": "smoke"}, LAKE_PREFIX="team")
+    request = _request({"lake_prefix": "smoke"})
     uri = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
-    root = "s3://ipeacast-dev-lake-123456789012/team/smoke"
+    root = "s3://ipeacast-dev-lake-123456789012/smoke"
     assert uri == f"{root}/final/series=EIA366_PBRENT366/run_date=2026-11-26/"
     assert request["OutputDataConfig"]["S3OutputPath"] == (
         f"{root}/models/_sagemaker/series=EIA366_PBRENT366/run_date=2026-11-26/"
@@ -126,11 +119,11 @@ def test_hyperparameters_are_all_strings_and_carry_the_run():
 
 
 def test_hyperparameters_are_ones_the_trainer_accepts():
-    from ipeacast.trainer import parse_hyperparameters
+    from ipeacast.ml.trainer import parse_hyperparameters
 
     request = _request(TRAINING_HYPERPARAMETERS='{"horizons": "6"}')
-    meta, cfg = parse_hyperparameters(request["HyperParameters"])
-    assert meta == EVENT
+    run, cfg = parse_hyperparameters(request["HyperParameters"])
+    assert run.to_hyperparameters() == EVENT
     assert cfg.horizons == 6
 
 

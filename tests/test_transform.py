@@ -12,8 +12,8 @@ from conftest import synthetic_prices
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ipeacast import transform
-from ipeacast.errors import ValidationError
+from ipeacast.core.errors import ValidationError
+from ipeacast.etl import transform
 
 pytestmark = pytest.mark.spark
 CUTOFF = date(2021, 12, 31)

@@ -316,7 +316,7 @@ def test_package_and_deploy_verbs_do_not_install_the_dev_extras(tmp_path):
         ).stdout
 
     package = dry("package")
-    assert "PYTHONPATH=src python3.11 -m ipeacast.packaging dist" in package
+    assert "PYTHONPATH=src python3.11 -m ipeacast.deploy.packaging dist" in package
     assert "pip install" not in package and "venv" not in package
     for verb in ("push-image", "stage", "ensure-staged", "image-uri", "upload-artifacts", "smoke"):
         out = dry(verb)

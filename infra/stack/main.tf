@@ -28,7 +28,7 @@ locals {
     transform  = "**/transform.py"
     load       = "**/load.py"
   }
-  # Content-addressed keys, the same formula as ipeacast.deploy.artifact_key:
+  # Content-addressed keys, the same formula as ipeacast.deploy.aws.artifact_key:
   # artifacts/<sha256 of the file>/<file name>.
   artifact_files = {
     for name, pattern in local.artifact_patterns :
@@ -87,7 +87,7 @@ module "glue" {
   bucket_arn    = module.data_lake.bucket_arn
   kms_key_arn   = module.data_lake.kms_key_arn
   wheel_key     = local.artifact_keys.wheel
-  schema_dir    = "${path.module}/../../src/ipeacast/schemas"
+  schema_dir    = "${path.module}/../../src/ipeacast/core/schemas"
   series_codes  = var.series_codes
   lake_roots    = local.lake_roots
 
@@ -117,7 +117,7 @@ module "training" {
   kms_key_arn        = module.data_lake.kms_key_arn
   ecr_repository_arn = module.ecr.repository_arn
   read_prefixes      = local.zone_prefixes.final
-  write_prefixes     = local.sagemaker_output_prefixes # S3OutputPath (ipeacast.training_job)
+  write_prefixes     = local.sagemaker_output_prefixes # S3OutputPath (ipeacast.aws.training_job)
 
   permissions_boundary_arn = var.permissions_boundary_arn
 }
@@ -137,7 +137,7 @@ module "lambda" {
 
   permissions_boundary_arn = var.permissions_boundary_arn
 
-  # Read by ipeacast.training_job.TrainingConfig.from_env and the publish action.
+  # Read by ipeacast.aws.training_job.TrainingConfig.from_env and the publish action.
   environment_variables = merge(
     {
       ENVIRONMENT                  = var.environment

@@ -1,12 +1,12 @@
 """Glue job `extract`: fetch the series and store the immutable raw snapshot.
 
 Thin: the arguments (--series, --run_date, --lake, optional --as_of, --run_id, --source) are
-parsed by `ipeacast.glue_args`, the work is `ipeacast.pipeline.extract_step`.
+parsed by `ipeacast.etl.glue_args`, the work is `ipeacast.pipeline.extract_step`.
 """
 
 import sys
 
-from ipeacast.glue_args import run_step
+from ipeacast.etl.glue_args import run_step
 from ipeacast.pipeline import extract_step
 
 

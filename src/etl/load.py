@@ -1,12 +1,12 @@
 """Glue job `load`: interim monthly table -> validated final/ partition, published atomically.
 
-Thin: the arguments are parsed by `ipeacast.glue_args`, the work is
+Thin: the arguments are parsed by `ipeacast.etl.glue_args`, the work is
 `ipeacast.pipeline.load_step` on the job's SparkSession.
 """
 
 import sys
 
-from ipeacast.glue_args import run_step
+from ipeacast.etl.glue_args import run_step
 from ipeacast.pipeline import load_step
 
 

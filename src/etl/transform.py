@@ -1,12 +1,12 @@
 """Glue job `transform`: raw snapshot -> clean daily series and features under interim/ (Spark).
 
-Thin: the arguments are parsed by `ipeacast.glue_args`, the work is
+Thin: the arguments are parsed by `ipeacast.etl.glue_args`, the work is
 `ipeacast.pipeline.transform_step` on the job's SparkSession.
 """
 
 import sys
 
-from ipeacast.glue_args import run_step
+from ipeacast.etl.glue_args import run_step
 from ipeacast.pipeline import transform_step
 
 

@@ -1,25 +1,81 @@
-"""`ipeacast` command line: parse arguments, call the library, report. Nothing else lives here."""
+"""`ipeacast` command line: parse arguments, call the library, report. Nothing else lives here.
+
+ipeacast run      the whole pipeline on this machine (ipeacast.pipeline)
+ipeacast deploy   deployment tooling (ipeacast.deploy; in a source checkout only: the wheel
+                  shipped to Glue and the training image leaves it out)
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import importlib.util
 import logging
 import sys
 
-from ipeacast.errors import IpeacastError
+from ipeacast.core.errors import ConfigError, IpeacastError
+from ipeacast.core.run import DEFAULT_LAKE, DEFAULT_SERIES, cli_flag
 
-# Each module defines `register(subparsers)`, adding sub-commands with `set_defaults(func=...)`;
-# `func(args)` returns the exit code.
-COMMAND_MODULES = ("ipeacast.pipeline", "ipeacast.deploy_cli")
+DEPLOY_COMMANDS = "ipeacast.deploy.cli"
+
+
+def register_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the pipeline locally: extract, transform, load, train")
+    p.add_argument("--series", default=DEFAULT_SERIES, help="Ipeadata series code")
+    p.add_argument("--source", help="offline source file instead of the Ipeadata API")
+    p.add_argument("--lake", default=DEFAULT_LAKE, help="data lake root: a folder or s3://bucket")
+    p.add_argument("--as-of", help="use no observation after this date (YYYY-MM-DD)")
+    p.add_argument("--run-date", help="partition date of this run (default: --as-of or today)")
+    p.add_argument("--run-id", help="run id (default: derived from the run date and time)")
+    p.set_defaults(func=_cmd_run)
+
+
+def config_from_args(args: argparse.Namespace):
+    """The step configuration of `ipeacast run` (the run, plus the ETL options)."""
+    from ipeacast.etl.steps import StepConfig
+
+    return StepConfig.from_fields(vars(args), name=cli_flag, lake_root=args.lake)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from ipeacast.pipeline import run_pipeline, summary_table
+
+    cfg = config_from_args(args)
+    run = cfg.run
+    print(
+        f"ipeacast run: series {run.series}, run date {run.run_date}, run id {run.run_id}"
+        + (f", as of {cfg.as_of}" if cfg.as_of else "")
+    )
+    outputs = run_pipeline(cfg)
+    print("\nOutputs:")
+    for step, result in outputs.items():
+        for key, value in result.items():
+            print(f"  {step:<10} {key:<16} {value}")
+    print(f"\n{summary_table(cfg)}")
+    return 0
+
+
+def _register_deploy(sub: argparse._SubParsersAction) -> None:
+    if importlib.util.find_spec(DEPLOY_COMMANDS) is not None:
+        importlib.import_module(DEPLOY_COMMANDS).register(sub)
+        return
+
+    def unavailable(args: argparse.Namespace) -> int:
+        raise ConfigError(
+            "'ipeacast deploy' needs the deployment tooling (ipeacast.deploy), which this "
+            "installation leaves out: run it from a source checkout (make deploy-setup)"
+        )
+
+    p = sub.add_parser("deploy", help="deployment tooling (not in this installation)")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=unavailable)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ipeacast", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ipeacast", description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logs and tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    register_run(sub)
+    _register_deploy(sub)
     return parser
 
 

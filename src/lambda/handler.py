@@ -2,15 +2,15 @@
 
 Actions (`event["action"]`):
 - `prepare_training`: returns the SageMaker CreateTrainingJob request for the execution
-  (`ipeacast.training_job.build_training_job_request`); it touches no AWS API.
+  (`ipeacast.aws.training_job.build_training_job_request`); it touches no AWS API.
 - `publish`: publishes the training job's `model.tar.gz` to the lake with
-  `ipeacast.forecast.publish_model_archive` (unpack safely, then `publish_forecast`, the function
-  the local run uses). Standard library only, so the zip is pure Python and the runtime's boto3
-  is the only dependency.
+  `ipeacast.aws.publish.publish_model_archive` (unpack safely, then `publish_forecast`, the
+  function the local run uses).
 
-Both actions read the run fields (series, run_id, run_date, lake_prefix) with
-`ipeacast.training_job.RunInput`; the run's lake root is `s3://LAKE_BUCKET[/LAKE_PREFIX]` plus the
-execution input's `lake_prefix` (e.g. `smoke`). Configuration comes from environment variables,
+The zip holds `ipeacast.core` and `ipeacast.aws` only (standard library code; the runtime's boto3
+is the only dependency). Both actions read the run (series, run_id, run_date, lake_prefix) from
+the event as an `ipeacast.core.run.Run` in the lake root `s3://LAKE_BUCKET`; the run's lake is
+that root plus its `lake_prefix` (e.g. `smoke`). Configuration comes from environment variables,
 read on each call (see docs/aws.md). Errors are raised, not returned: Step Functions sees the
 error type and catches it.
 """
@@ -21,14 +21,14 @@ import logging
 import os
 from typing import Any
 
-from ipeacast.errors import ConfigError
-from ipeacast.forecast import publish_model_archive
-from ipeacast.training_job import (
-    RunInput,
+from ipeacast.aws.publish import publish_model_archive
+from ipeacast.aws.training_job import (
     TrainingConfig,
     build_training_job_request,
     lake_root_from_env,
+    run_from_event,
 )
+from ipeacast.core.errors import ConfigError
 
 log = logging.getLogger("ipeacast.lambda")
 log.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
@@ -41,16 +41,16 @@ def prepare_training(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def publish(event: dict[str, Any]) -> dict[str, Any]:
-    run = RunInput.from_event(event)
+    run = run_from_event(event, lake_root_from_env(os.environ))
     artifacts = event.get("model_artifacts")
     if not isinstance(artifacts, str) or not artifacts.startswith("s3://"):
         raise ConfigError(
             f"publish input field 'model_artifacts' must be an s3:// URI: {artifacts!r}"
         )
-    lake_root = run.lake_root(lake_root_from_env(os.environ))
-    published = publish_model_archive(artifacts, lake_root, run.series, run.run_date)
+    published = publish_model_archive(artifacts, run.lake, run.series, run.run_date)
     log.info("published %s", published.get("predictions"))
-    return {"series": run.series, "run_id": run.run_id, "run_date": run.run_date, **published}
+    fields = {"series": run.series, "run_id": run.run_id, "run_date": run.run_date.isoformat()}
+    return {**fields, **published}
 
 
 ACTIONS = {"prepare_training": prepare_training, "publish": publish}

@@ -6,7 +6,7 @@ and logs in with `aws ecr get-login-password`. The rehearsal puts `tests/support
 
 An image here is a folder: `config.json` (Cmd, Env, Labels, as `docker image inspect` has them)
 and `rootfs/`, built the way our Dockerfile builds the real one:
-  stage 1   the wheel, by the Dockerfile's own command (`python -m ipeacast.packaging
+  stage 1   the wheel, by the Dockerfile's own command (`python -m ipeacast.deploy.packaging
             --without-glue-wheels`) on the build context's `src/`;
   stage 2   the wheel installed (unpacked) into `rootfs/site`, the pins of
             `docker/training-requirements.txt` (hashes not checked: nothing is downloaded)
@@ -120,7 +120,13 @@ def build(context: Path, tag: str, labels: list[str]) -> str:
         wheels = tmp_path / "dist"
         env = dict(os.environ, PYTHONPATH=str(context / "src"))
         subprocess.run(
-            [sys.executable, "-m", "ipeacast.packaging", "--without-glue-wheels", str(wheels)],
+            [
+                sys.executable,
+                "-m",
+                "ipeacast.deploy.packaging",
+                "--without-glue-wheels",
+                str(wheels),
+            ],
             check=True,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ipeacast.errors import ConfigError
+from ipeacast.core.errors import ConfigError
 
 TEMPLATE_VARIABLES = (
     "glue_job_extract",

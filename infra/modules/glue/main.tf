@@ -48,7 +48,7 @@ locals {
   rewrite_prefixes = flatten([for root in var.lake_roots : ["${root}interim/", "${root}final/"]])
   list_prefixes    = concat(local.raw_prefixes, local.rewrite_prefixes, ["artifacts/", "tmp/glue/"])
 
-  # The table declarations shared with the Python library (src/ipeacast/schemas/*.json).
+  # The table declarations shared with the Python library (src/ipeacast/core/schemas/*.json).
   schemas = { for name, zone in var.tables : name => jsondecode(file("${var.schema_dir}/${name}.json")) }
 
   # JSON schema types -> Hive/Athena types.

@@ -118,7 +118,7 @@ variable "extra_default_arguments" {
 }
 
 variable "schema_dir" {
-  description = "Directory holding the table declarations <table>.json (src/ipeacast/schemas), read with jsondecode(file())."
+  description = "Directory holding the table declarations <table>.json (src/ipeacast/core/schemas), read with jsondecode(file())."
   type        = string
 
   validation {

@@ -53,7 +53,7 @@ run "glue_refuses_a_role_without_the_boundary" {
     database_name = "ipeacast_dev"
     role_name     = "ipeacast-dev-glue"
     wheel_key     = "artifacts/0/ipeacast-0.1.0-py3-none-any.whl"
-    schema_dir    = "../../src/ipeacast/schemas"
+    schema_dir    = "../../src/ipeacast/core/schemas"
     jobs = {
       for step in ["extract", "transform", "load"] : step => { script_key = "artifacts/0/${step}.py" }
     }

@@ -339,11 +339,11 @@ run "glue_jobs_use_the_packaged_artifacts" {
     condition = (
       output.glue_tables.final_monthly.partition_keys == ["series", "run_date"] &&
       output.glue_tables.predictions.partition_keys == ["series", "run_date"] &&
-      length(output.glue_tables.final_monthly.columns) == length(jsondecode(file("../../src/ipeacast/schemas/final_monthly.json")).columns) &&
+      length(output.glue_tables.final_monthly.columns) == length(jsondecode(file("../../src/ipeacast/core/schemas/final_monthly.json")).columns) &&
       output.glue_tables.final_monthly.columns[0] == { name = "month", type = "date" } &&
       output.glue_tables.predictions.location == "s3://${output.lake_bucket}/predictions/"
     )
-    error_message = "Catalog tables must follow src/ipeacast/schemas/*.json and their lake zones."
+    error_message = "Catalog tables must follow src/ipeacast/core/schemas/*.json and their lake zones."
   }
 
   assert {

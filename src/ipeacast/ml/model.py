@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipeacast.errors import TrainingError
+from ipeacast.core.errors import TrainingError
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class ModelConfig:
     backtest_start: str | None = None  # "YYYY-MM": first backtest origin (default: first possible)
 
     def __post_init__(self) -> None:
-        from ipeacast.errors import ConfigError
+        from ipeacast.core.errors import ConfigError
 
         if not 1 <= self.horizons <= 24:
             raise ConfigError(f"horizons must be 1..24, got {self.horizons}")

@@ -21,17 +21,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ipeacast import DEFAULT_SERIES
-from ipeacast.config import default_run_id
-from ipeacast.errors import ConfigError, IpeacastError
-from ipeacast.lake import check_lake_prefix
+from ipeacast.core.errors import ConfigError, IpeacastError
+from ipeacast.core.run import DEFAULT_SERIES, RUN_FIELDS, SMOKE_LAKE_PREFIX, Run, input_field
 
 log = logging.getLogger(__name__)
 
 ARTIFACT_PREFIX = "artifacts"
 # A smoke run reads and writes only under <lake>/smoke/ (expired by an S3 lifecycle rule), so it
-# never replaces a real final/, models/ or predictions/ partition.
-SMOKE_LAKE_PREFIX = "smoke"
+# never replaces a real final/, models/ or predictions/ partition; its run id says so too.
 SMOKE_RUN_ID_PREFIX = "smoke-"
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _EXECUTION_NAME_RE = re.compile(r"[^A-Za-z0-9_-]")
@@ -469,20 +466,16 @@ def run_input(
     run_id: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The execution input of a normal run: `{"series", "run_id", "run_date"}` (+ `extra`).
+    """The execution input of a run: the run's fields (`Run.to_input`) and any `extra` fields.
 
-    Input contract of the state machine: `{"series", "run_id"?, "run_date"?, "lake_prefix"?}`.
+    Run fields in `extra` (e.g. `lake_prefix` from --input-json) are part of the run and checked
+    with the run's rules; the defaults are the run's own (ipeacast.core.run).
     """
-    run_date = run_date or datetime.now(UTC).date()
-    payload: dict[str, Any] = {
-        "series": series,
-        "run_id": run_id or default_run_id(run_date),
-        "run_date": run_date.isoformat(),
-    }
-    payload.update(extra or {})
-    if "lake_prefix" in payload:
-        check_lake_prefix(payload["lake_prefix"], "execution input field 'lake_prefix'")
-    return payload
+    extra = dict(extra or {})
+    fields = {"series": series, "run_id": run_id, "run_date": run_date and run_date.isoformat()}
+    fields.update({k: extra.pop(k) for k in (*RUN_FIELDS, "lake_prefix") if k in extra})
+    run = Run.from_fields(fields, name=input_field, lake_root="")
+    return {**extra, **run.to_input()}
 
 
 def smoke_input(
@@ -502,12 +495,11 @@ def smoke_input(
             f"a smoke run always uses lake_prefix {SMOKE_LAKE_PREFIX!r}, not "
             f"{extra['lake_prefix']!r}: it must not write the real partitions"
         )
-    run_date = run_date or datetime.now(UTC).date()
-    run_id = run_id or default_run_id(run_date)
-    if not run_id.startswith(SMOKE_RUN_ID_PREFIX):
-        run_id = SMOKE_RUN_ID_PREFIX + run_id
     extra["lake_prefix"] = SMOKE_LAKE_PREFIX
-    return run_input(series, run_date, run_id, extra)
+    payload = run_input(series, run_date, run_id, extra)
+    if not payload["run_id"].startswith(SMOKE_RUN_ID_PREFIX):
+        payload = run_input(series, run_date, SMOKE_RUN_ID_PREFIX + payload["run_id"], extra)
+    return payload
 
 
 def execution_name(run_id: str, unique: bool = False) -> str:

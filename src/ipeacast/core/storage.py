@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ipeacast.errors import StorageError
+from ipeacast.core.errors import StorageError
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ipeacast import DEFAULT_SERIES
-from ipeacast.config import parse_date
-from ipeacast.errors import ConfigError
+from ipeacast.core.errors import ConfigError
+from ipeacast.core.run import DEFAULT_SERIES, parse_date
 
 
 def register(subparsers: Any) -> None:
@@ -61,7 +60,7 @@ def _region(parser: argparse.ArgumentParser) -> None:
 
 
 def _upload(args: argparse.Namespace) -> int:
-    from ipeacast.deploy import upload_artifacts
+    from ipeacast.deploy.aws import upload_artifacts
 
     report = upload_artifacts(
         args.dist, args.bucket, prefix=args.prefix, region=args.region, dry_run=args.dry_run
@@ -77,14 +76,14 @@ def _upload(args: argparse.Namespace) -> int:
 
 
 def _image_uri(args: argparse.Namespace) -> int:
-    from ipeacast.deploy import image_uri
+    from ipeacast.deploy.aws import image_uri
 
     print(image_uri(args.repository, args.tag, region=args.region, by_digest=args.digest))
     return 0
 
 
 def _payload(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
-    from ipeacast.deploy import run_input, smoke_input
+    from ipeacast.deploy.aws import run_input, smoke_input
 
     extra: dict[str, Any] = {}
     if args.input_json:
@@ -107,7 +106,7 @@ def _report(result: Any) -> None:
 
 def _wait_and_report(args: argparse.Namespace, payload: dict, failed: str | None = None) -> int:
     """Start an execution, wait, print its outcome; 1 if it failed (`failed: cause` to stderr)."""
-    from ipeacast.deploy import SmokeFailed, run_and_wait
+    from ipeacast.deploy.aws import SmokeFailed, run_and_wait
 
     try:
         result = run_and_wait(
@@ -136,7 +135,7 @@ def _smoke(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ipeacast.deploy import start_execution
+    from ipeacast.deploy.aws import start_execution
 
     payload = _payload(args, "run")
     print(f"input: {json.dumps(payload)}")

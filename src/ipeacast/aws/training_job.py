@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ipeacast.config import parse_date
-from ipeacast.errors import ConfigError
-from ipeacast.lake import check_lake_prefix, check_run_id, check_series, join, partition
-from ipeacast.trainer import CHANNEL, HYPERPARAMETERS
+from ipeacast.core.errors import ConfigError
+from ipeacast.core.hyperparameters import CHANNEL, HYPERPARAMETERS, RUN_HYPERPARAMETERS
+from ipeacast.core.lake import join, partition
+from ipeacast.core.run import RUN_FIELDS, Run, input_field
 
 # The keys of the request, in the order the state machine's Train state lists them. The
 # template test checks that both sides agree.
@@ -36,8 +36,6 @@ REQUEST_KEYS = (
     "Tags",
 )
 
-# Run metadata the trainer takes (no ModelConfig field): set from the run, never by deployment.
-RUN_HYPERPARAMETERS = frozenset(k for k, (_, fld, _) in HYPERPARAMETERS.items() if fld is None)
 JOB_NAME_MAX = 63
 # Patterns are used with fullmatch: `re.match` with `$` also accepts a trailing "\n".
 _JOB_NAME_RE = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
@@ -62,7 +60,6 @@ class TrainingConfig:
     lake_bucket: str
     image_uri: str
     role_arn: str
-    lake_prefix: str = ""
     instance_type: str = "ml.m5.large"
     volume_gb: int = 10
     max_runtime_seconds: int = 3600
@@ -74,7 +71,7 @@ class TrainingConfig:
     hyperparameters: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        s3_lake_root(self.lake_bucket, self.lake_prefix)  # raises on a bad bucket or prefix
+        s3_lake_root(self.lake_bucket)  # raises on a bad bucket name
         match = _IMAGE_RE.fullmatch(self.image_uri or "")
         if not match:
             raise ConfigError(
@@ -128,7 +125,7 @@ class TrainingConfig:
 
     @property
     def lake_root(self) -> str:
-        return s3_lake_root(self.lake_bucket, self.lake_prefix)
+        return s3_lake_root(self.lake_bucket)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> TrainingConfig:
@@ -174,7 +171,6 @@ class TrainingConfig:
 
         return cls(
             lake_bucket=required("LAKE_BUCKET"),
-            lake_prefix=environ.get("LAKE_PREFIX", "").strip(),
             image_uri=required("TRAINING_IMAGE_URI"),
             role_arn=required("TRAINING_ROLE_ARN"),
             instance_type=text("TRAINING_INSTANCE_TYPE", "instance_type"),
@@ -189,59 +185,27 @@ class TrainingConfig:
         )
 
 
-def s3_lake_root(bucket: str, prefix: str = "") -> str:
-    """`s3://<bucket>[/<prefix>]`, after checking the bucket name and the prefix."""
+def s3_lake_root(bucket: str) -> str:
+    """`s3://<bucket>`, the deployment's lake root, after checking the bucket name."""
     if not _BUCKET_RE.fullmatch(bucket or ""):
         raise ConfigError(f"LAKE_BUCKET {bucket!r} is not a valid S3 bucket name")
-    if prefix.startswith("/") or prefix.endswith("/"):
-        raise ConfigError(f"LAKE_PREFIX {prefix!r} must not start or end with '/'")
-    return join(f"s3://{bucket}", prefix)
+    return f"s3://{bucket}"
 
 
 def lake_root_from_env(environ: Mapping[str, str]) -> str:
-    """`s3://<LAKE_BUCKET>[/<LAKE_PREFIX>]`, the lake root the Lambda actions work in."""
+    """`s3://<LAKE_BUCKET>`, the lake root the Lambda actions work in."""
     bucket = environ.get("LAKE_BUCKET", "").strip()
     if not bucket:
         raise ConfigError("environment variable LAKE_BUCKET is required")
-    return s3_lake_root(bucket, environ.get("LAKE_PREFIX", "").strip())
+    return s3_lake_root(bucket)
 
 
-@dataclass(frozen=True)
-class RunInput:
-    """The run fields every Lambda action receives from the state machine."""
-
-    series: str
-    run_id: str
-    run_date: str
-    lake_prefix: str = ""
-
-    def lake_root(self, deployment_root: str) -> str:
-        """The lake root of this run: the deployment's root plus the run's lake_prefix."""
-        return join(deployment_root, self.lake_prefix)
-
-    @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> RunInput:
-        if not isinstance(event, Mapping):
-            raise ConfigError(f"training input must be an object, got {type(event).__name__}")
-        for name in ("series", "run_id", "run_date"):
-            if not isinstance(event.get(name), str) or not event.get(name):
-                raise ConfigError(f"training input field {name!r} is missing or not a string")
-        series = event["series"]
-        try:
-            check_series(series)
-        except ConfigError as exc:
-            raise ConfigError(f"training input field 'series': {exc}") from exc
-        check_run_id(event["run_id"], "training input field 'run_id'")
-        run_date = parse_date(event["run_date"], "training input field 'run_date'")
-        lake_prefix = check_lake_prefix(
-            event.get("lake_prefix", ""), "training input field 'lake_prefix'"
-        )
-        return cls(
-            series=series,
-            run_id=event["run_id"],
-            run_date=run_date.isoformat(),
-            lake_prefix=lake_prefix,
-        )
+def run_from_event(event: Mapping[str, Any], lake_root: str) -> Run:
+    """The run a Lambda action receives from the state machine (series, run_id, run_date and
+    lake_prefix, all set by then), in the deployment's lake root."""
+    return Run.from_fields(
+        event, name=input_field, lake_root=lake_root, required=RUN_FIELDS, none_is_absent=False
+    )
 
 
 def training_job_name(prefix: str, series: str, run_id: str, execution: str) -> str:
@@ -267,26 +231,23 @@ def build_training_job_request(event: Mapping[str, Any], cfg: TrainingConfig) ->
     `event` carries the run fields (series, run_id, run_date, lake_prefix) and `execution`, the
     Step Functions execution id (`$$.Execution.Id`) that makes the job name unique.
     """
-    run = RunInput.from_event(event)
+    run = run_from_event(event, cfg.lake_root)
     execution = event.get("execution")
     if not isinstance(execution, str) or not 0 < len(execution) <= EXECUTION_MAX:
         raise ConfigError(
-            "training input field 'execution' (the execution id, $$.Execution.Id) is missing "
+            "execution input field 'execution' (the execution id, $$.Execution.Id) is missing "
             f"or not a string of 1-{EXECUTION_MAX} characters: {execution!r:.80}"
         )
     name = training_job_name(cfg.job_name_prefix, run.series, run.run_id, execution)
     if not _JOB_NAME_RE.fullmatch(name):  # defensive: the construction above guarantees it
         raise ConfigError(f"training job name {name!r} is not valid for SageMaker")
-    lake_root = run.lake_root(cfg.lake_root)
-    train_uri = partition(lake_root, "final", run.series, run.run_date) + "/"
+    train_uri = partition(run.lake, "final", run.series, run.run_date) + "/"
     output_uri = join(
-        lake_root, "models", "_sagemaker", f"series={run.series}", f"run_date={run.run_date}"
+        run.lake, "models", "_sagemaker", f"series={run.series}", f"run_date={run.run_date}"
     )
     hyperparameters = {
         **{str(k): str(v) for k, v in cfg.hyperparameters.items()},
-        "series": run.series,
-        "run_date": run.run_date,
-        "run_id": run.run_id,
+        **run.to_hyperparameters(),
     }
     output_config: dict[str, Any] = {"S3OutputPath": output_uri + "/"}
     resource_config: dict[str, Any] = {
@@ -305,7 +266,7 @@ def build_training_job_request(event: Mapping[str, Any], cfg: TrainingConfig) ->
         "environment": cfg.environment,
         "series": run.series,
         "run_id": run.run_id,
-        "run_date": run.run_date,
+        "run_date": run.run_date.isoformat(),
     }
     request = {
         "TrainingJobName": name,

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipeacast.errors import TrainingError
-from ipeacast.model import (
+from ipeacast.core.errors import TrainingError
+from ipeacast.ml.model import (
     BASELINES,
     CANDIDATES,
     MODEL_NAME,

@@ -9,26 +9,46 @@ was, and a failed check names the rule and the offending rows.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import NoReturn
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
-from ipeacast import lake, schema, storage
-from ipeacast.errors import StorageError, ValidationError
-from ipeacast.spark import spark_errors
+from ipeacast.core import lake, schema, storage
+from ipeacast.core.errors import StorageError, ValidationError
+from ipeacast.etl.spark import spark_errors
 
 log = logging.getLogger(__name__)
 
 SHOW = 5  # offending rows named in an error
 
 
+_SPARK_TYPES = {
+    "string": T.StringType(),
+    "date": T.DateType(),
+    "boolean": T.BooleanType(),
+    "int": T.IntegerType(),
+    "bigint": T.LongType(),
+    "double": T.DoubleType(),
+}
+
+
+def spark_schema(name: str) -> T.StructType:
+    """The declared columns of table `name` as a Spark StructType (partition keys excluded)."""
+    return T.StructType(
+        [
+            T.StructField(c["name"], _SPARK_TYPES[c["type"]], nullable=not c.get("required"))
+            for c in schema.load(name)["columns"]
+        ]
+    )
+
+
 def to_final_schema(df: DataFrame) -> DataFrame:
     """Select and cast the declared columns (plus `series`); a missing column is an error."""
-    declared = schema.spark_schema(schema.FINAL_MONTHLY)
+    declared = spark_schema(schema.FINAL_MONTHLY)
     missing = [f.name for f in declared.fields if f.name not in df.columns]
     if missing:
         raise ValidationError("schema", f"missing columns {missing}")
@@ -39,7 +59,7 @@ def to_final_schema(df: DataFrame) -> DataFrame:
 
 def validate_final(df: DataFrame, min_months: int) -> dict:
     """Check the typed table; raise ValidationError naming the rule and offending rows."""
-    declared = schema.spark_schema(schema.FINAL_MONTHLY)
+    declared = spark_schema(schema.FINAL_MONTHLY)
     actual = {f.name: f.dataType for f in df.schema.fields}
     wrong = [
         f"{f.name}: {actual.get(f.name)} (want {f.dataType.simpleString()})"
@@ -114,7 +134,7 @@ def publish_by_series(
     the published partitions changes.
     """
     spark = df.sparkSession
-    staging = lake.join(lake_root, zone, "_staging", f"{run_date}-{uuid.uuid4().hex[:12]}")
+    staging = lake.staging(lake_root, zone, run_date)
     try:
         with spark_errors(f"cannot write {zone}/ for run date {run_date} (staging {staging})"):
             df.repartition("series").write.mode("error").partitionBy("series").parquet(
@@ -137,7 +157,7 @@ def publish_by_series(
     finally:
         try:
             storage.delete_prefix(staging)
-            storage.remove_empty_folder(lake.join(lake_root, zone, "_staging"))
+            storage.remove_empty_folder(lake.join(lake_root, zone, lake.STAGING))
         except Exception as exc:  # cleanup must not hide the real error
             log.warning("could not remove staging %s: %s", staging, exc)
 

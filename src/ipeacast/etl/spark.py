@@ -91,7 +91,7 @@ def java_root_cause(exc: BaseException) -> str | None:
 @contextlib.contextmanager
 def spark_errors(doing: str) -> Iterator[None]:
     """Turn a Java failure inside the block into a StorageError: `doing` and the root cause."""
-    from ipeacast.errors import StorageError
+    from ipeacast.core.errors import StorageError
 
     try:
         yield

@@ -1,11 +1,13 @@
 """Build the deployable artifacts, byte-identical on every rebuild of the same code.
 
-`python -m ipeacast.packaging dist` writes:
-- `ipeacast-<version>-py3-none-any.whl`: the library (Glue `--additional-python-modules`, the
-  training image),
+`python -m ipeacast.deploy.packaging dist` writes:
+- `ipeacast-<version>-py3-none-any.whl`: the library without its deployment tooling
+  (`ipeacast.deploy`, this module included): Glue `--additional-python-modules`, the training
+  image,
 - `glue/extract.py`, `glue/transform.py`, `glue/load.py`: the Glue job scripts,
-- `lambda.zip`: `handler.py` at the root plus the pure-python `ipeacast` package (the Lambda
-  runtime provides boto3; no pandas/pyarrow is needed by its actions),
+- `lambda.zip`: `handler.py` at the root plus `ipeacast/__init__.py`, `ipeacast.core` and
+  `ipeacast.aws`, standard-library code by construction (import-linter holds those subpackages
+  to it; the Lambda runtime provides boto3),
 - `glue-wheels/*.whl`: the dependency wheels Glue installs next to ours, pinned by sha256 in
   `requirements/glue-wheels.txt` (downloaded once into `build/glue-wheels/`, PyPI must be
   reachable then; `--without-glue-wheels` skips them, e.g. for the training image),
@@ -36,11 +38,11 @@ import tempfile
 import time
 import tomllib
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from ipeacast.errors import ConfigError
+from ipeacast.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +57,15 @@ _GLUE_PIP_TARGET += ("--platform", "manylinux2014_x86_64")
 _PIN_RE = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)")
 _HASH_RE = re.compile(r"--hash=sha256:(?P<digest>[0-9a-f]{64})")
 _EXCLUDED_PARTS = {"__pycache__", ".pytest_cache"}
+# What ships where, by the package's first-level names: the wheel leaves out the deployment
+# tooling; the Lambda zip holds the package's __init__, the core and what the Lambda runs.
+WHEEL_LEAVES_OUT = frozenset({"deploy"})
+LAMBDA_HOLDS = frozenset({"__init__.py", "core", "aws"})
 
 
 def repo_root() -> Path:
-    """The checkout this package lives in (src/ipeacast/ -> repository root)."""
-    root = Path(__file__).resolve().parents[2]
+    """The checkout this package lives in (src/ipeacast/deploy/ -> repository root)."""
+    root = Path(__file__).resolve().parents[3]
     if not (root / "pyproject.toml").is_file():
         raise ConfigError(f"pyproject.toml not found in {root}: packaging runs from a checkout")
     return root
@@ -96,17 +102,32 @@ def write_zip(path: Path, entries: dict[str, bytes], epoch: int) -> None:
     path.write_bytes(buf.getvalue())
 
 
-def _package_files(package_dir: Path, data_patterns: Iterable[str]) -> dict[str, bytes]:
-    """Every .py file of the package and its declared package data, keyed by archive path."""
-    patterns = list(data_patterns)
+def _package_data(rel: PurePosixPath, package_data: Mapping[str, Iterable[str]]) -> bool:
+    """Whether `rel` (a path inside the package) is declared package data of its subpackage."""
+    for package, patterns in package_data.items():
+        parts = tuple(package.split(".")[1:])  # "ipeacast.core" -> ("core",)
+        if rel.parts[: len(parts)] == parts and len(rel.parts) > len(parts):
+            inner = PurePosixPath(*rel.parts[len(parts) :]).as_posix()
+            if any(fnmatch.fnmatch(inner, p) for p in patterns):
+                return True
+    return False
+
+
+def _package_files(
+    package_dir: Path,
+    package_data: Mapping[str, Iterable[str]],
+    keep: Callable[[str], bool] = lambda first: True,
+) -> dict[str, bytes]:
+    """The package's .py files and declared package data, keyed by archive path; only those
+    whose first-level name (a subpackage, or a top-level file) passes `keep`."""
     files: dict[str, bytes] = {}
     for path in sorted(package_dir.rglob("*")):
         rel = path.relative_to(package_dir)
-        if not path.is_file() or _EXCLUDED_PARTS & set(rel.parts):
+        if not path.is_file() or _EXCLUDED_PARTS & set(rel.parts) or not keep(rel.parts[0]):
             continue
-        rel_posix = rel.as_posix()
-        if path.suffix == ".py" or any(fnmatch.fnmatch(rel_posix, p) for p in patterns):
-            files[f"{package_dir.name}/{rel_posix}"] = path.read_bytes()
+        posix = PurePosixPath(rel.as_posix())
+        if path.suffix == ".py" or _package_data(posix, package_data):
+            files[f"{package_dir.name}/{posix}"] = path.read_bytes()
     if f"{package_dir.name}/__init__.py" not in files:
         raise ConfigError(f"{package_dir} is not a Python package (no __init__.py)")
     return files
@@ -136,23 +157,24 @@ def _record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest},{len(data)}"
 
 
-def _library(root: Path) -> tuple[dict, dict[str, bytes]]:
-    """pyproject's [project] table and the package's files (code + package-data)."""
+def _library(
+    root: Path, keep: Callable[[str], bool] = lambda first: True
+) -> tuple[dict, dict[str, bytes]]:
+    """pyproject's [project] table and the package's files (code + package-data) that `keep`."""
     pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     project = pyproject["project"]
     package_data = pyproject.get("tool", {}).get("setuptools", {}).get("package-data", {})
-    name = project["name"]
-    return project, _package_files(root / "src" / name, package_data.get(name, []))
+    return project, _package_files(root / "src" / project["name"], package_data, keep)
 
 
 def build_wheel(root: Path, out_dir: Path, epoch: int) -> Path:
-    """A pure-python wheel of `src/ipeacast` with metadata from pyproject.toml."""
-    project, files = _library(root)
+    """A pure-python wheel of `src/ipeacast` (without ipeacast.deploy), metadata from pyproject."""
+    project, files = _library(root, lambda first: first not in WHEEL_LEAVES_OUT)
     name, version = project["name"], project["version"]
     dist_info = f"{name}-{version}.dist-info"
     files[f"{dist_info}/METADATA"] = _metadata(project).encode()
     files[f"{dist_info}/WHEEL"] = (
-        b"Wheel-Version: 1.0\nGenerator: ipeacast.packaging\nRoot-Is-Purelib: true\n"
+        b"Wheel-Version: 1.0\nGenerator: ipeacast.deploy.packaging\nRoot-Is-Purelib: true\n"
         b"Tag: py3-none-any\n"
     )
     scripts = project.get("scripts", {})
@@ -171,7 +193,7 @@ def build_lambda_zip(root: Path, out_dir: Path, epoch: int) -> Path:
     handler = root / "src" / "lambda" / "handler.py"
     if not handler.is_file():
         raise ConfigError(f"Lambda handler {handler} not found")
-    _, files = _library(root)
+    _, files = _library(root, lambda first: first in LAMBDA_HOLDS)
     files["handler.py"] = handler.read_bytes()
     path = out_dir / "lambda.zip"
     write_zip(path, files, epoch)
@@ -368,7 +390,9 @@ def build_all(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ipeacast.packaging", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m ipeacast.deploy.packaging", description=__doc__
+    )
     parser.add_argument("out_dir", nargs="?", default="dist", help="output folder (emptied)")
     parser.add_argument(
         "--without-glue-wheels",

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ipeacast import lake, storage
+from ipeacast.core import lake, storage
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ arguments merged with the run's); anywhere else an argparse parser with the same
 them, so `python src/etl/load.py --series X --run_date D --lake lake` runs the same script
 locally. Arguments Glue adds itself (`--JOB_NAME`, `--job-bookmark-option`, ...) are ignored.
 
-`--lake_prefix` (from the execution input, e.g. `smoke`) is joined to `--lake`:
-`--lake s3://bucket --lake_prefix smoke` runs the step in `s3://bucket/smoke`; empty or absent
-leaves `--lake` unchanged.
+The arguments become one `StepConfig` (the run, ipeacast.core.run.Run, plus the ETL options):
+`--lake` is the run's lake root and `--lake_prefix` (from the execution input: empty or `smoke`)
+its lake prefix, so `--lake s3://bucket --lake_prefix smoke` runs the step in `s3://bucket/smoke`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ipeacast.config import RunConfig
-from ipeacast.errors import ConfigError, IpeacastError
-from ipeacast.lake import check_lake_prefix, join
+from ipeacast.core.errors import ConfigError, IpeacastError
+from ipeacast.core.run import glue_flag
+from ipeacast.etl.spark import get_spark
+from ipeacast.etl.steps import StepConfig
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,8 @@ def _resolve_with_argparse(argv: Sequence[str]) -> dict[str, str]:
     return {k: v for k, v in vars(known).items() if v is not None}
 
 
-def parse_job_args(argv: Sequence[str] | None = None) -> RunConfig:
-    """The run configuration from the job's arguments (`sys.argv` by default)."""
+def parse_job_args(argv: Sequence[str] | None = None) -> StepConfig:
+    """The step configuration from the job's arguments (`sys.argv` by default)."""
     argv = _drop_bare_flags(sys.argv if argv is None else argv)
     values = _resolve_with_glue(argv)
     if values is None:
@@ -92,22 +93,12 @@ def parse_job_args(argv: Sequence[str] | None = None) -> RunConfig:
     for name in REQUIRED:
         if not values.get(name):
             raise ConfigError(f"Glue job argument --{name} is required")
-    prefix = check_lake_prefix(values.get("lake_prefix", ""), "Glue job argument --lake_prefix")
-    return RunConfig.from_strings(
-        series=values["series"],
-        lake=join(values["lake"], prefix),
-        run_date=values["run_date"],
-        as_of=values.get("as_of"),
-        run_id=values.get("run_id"),
-        source=values.get("source"),
-        min_months=values.get("min_months"),
-        separator="_",
-    )
+    return StepConfig.from_fields(values, name=glue_flag, lake_root=values["lake"])
 
 
 def run_step(
     name: str,
-    step: Callable[[Any, RunConfig], dict],
+    step: Callable[[Any, StepConfig], dict],
     argv: Sequence[str] | None = None,
     needs_spark: bool = True,
 ) -> int:
@@ -119,8 +110,6 @@ def run_step(
         cfg = parse_job_args(argv)
         spark = None
         if needs_spark:
-            from ipeacast.spark import get_spark
-
             spark = get_spark(app_name=f"ipeacast-{name}")
         result = step(spark, cfg)
     except IpeacastError as exc:

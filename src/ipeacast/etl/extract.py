@@ -36,8 +36,10 @@ from typing import Any
 
 import requests
 
-from ipeacast import lake, sources, storage
-from ipeacast.errors import ConfigError, ExtractError, IpeacastError, SourceFormatError
+from ipeacast.core import lake, storage
+from ipeacast.core.errors import ConfigError, ExtractError, IpeacastError, SourceFormatError
+from ipeacast.core.run import check_series
+from ipeacast.etl import sources
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +234,7 @@ def fetch_ipeadata(series: str, policy: HttpPolicy | None = None) -> Fetched:
     """Fetch a series through ipeadatapy; return the ValoresSerie body exactly as received."""
     import ipeadatapy
 
-    lake.check_series(series)
+    check_series(series)
     client = _IpeadataClient(series, policy or HttpPolicy.from_env(), ipeadata_base())
     url = client.route(VALUES_URL.format(code=series))
     with _ipeadatapy_through(client):

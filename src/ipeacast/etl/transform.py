@@ -26,7 +26,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ipeacast.errors import ValidationError
+from ipeacast.core.errors import ValidationError
 
 DAILY_WINDOWS = (5, 20, 60)
 MONTHLY_LAGS = (1, 2, 3, 6, 12)

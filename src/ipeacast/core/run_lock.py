@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ipeacast import lake, storage
-from ipeacast.errors import IpeacastError, StorageError
+from ipeacast.core import lake, storage
+from ipeacast.core.errors import IpeacastError, StorageError
+from ipeacast.core.run import check_series
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class Holder:
 
 
 def lock_uri(lake_root: str, series: str) -> str:
-    lake.check_series(series)
+    check_series(series)
     return lake.join(lake_root, LOCKS, f"series={series}.json")
 
 

@@ -26,7 +26,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from ipeacast.errors import SourceFormatError
+from ipeacast.core.errors import SourceFormatError
 
 EIA_CSV = "eia-csv"
 IPEADATA_EXPORT = "ipeadata-export"
