@@ -6,7 +6,7 @@ import importlib.util
 import subprocess
 import sys
 import types
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -224,7 +224,7 @@ def test_step_config_is_the_one_builder_for_cli_and_glue():
     values = {"series": "S", "run_date": "", "as_of": "2021-06-15", "run_id": "", "source": ""}
     cfg = StepConfig.from_fields(values, name=cli_flag, lake_root="l")
     assert (cfg.run.run_date, cfg.as_of, cfg.source) == (date(2021, 6, 15), date(2021, 6, 15), None)
-    assert cfg.run.run_id.startswith("20210615-")  # derived from the run date
+    assert cfg.run.run_id[:8] == f"{datetime.now(UTC):%Y%m%d}"  # from the start time
     with pytest.raises(ConfigError, match=r"^--run-date must be a date"):
         StepConfig.from_fields({"run_date": "30/06/2021"}, name=cli_flag)
     with pytest.raises(ConfigError, match=r"^--run_date must be a date"):

@@ -160,14 +160,11 @@ def test_bad_dates_are_named(tmp_path, capsys):
 
 
 def test_the_run_date_defaults_to_the_as_of_date():
-    import argparse
-
-    from ipeacast.pipeline import config_from_args, register
-
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers())
-    cfg = config_from_args(parser.parse_args(["run", "--as-of", "2019-12-31", "--run-id", "r1"]))
-    assert (str(cfg.run_date), str(cfg.as_of), cfg.run_id) == ("2019-12-31", "2019-12-31", "r1")
+    args = cli.build_parser().parse_args(["run", "--as-of", "2019-12-31", "--run-id", "r1"])
+    cfg = cli.config_from_args(args)
+    run = cfg.run
+    assert (str(run.run_date), str(cfg.as_of), run.run_id) == ("2019-12-31", "2019-12-31", "r1")
+    assert (run.lake_root, run.lake_prefix, run.lake) == ("lake", "", "lake")
 
 
 def test_verbose_shows_the_traceback(tmp_path):

@@ -7,9 +7,9 @@ translates its own input into a `Run` and passes it on:
 
     ipeacast run (CLI)        Run.from_fields(args, name=cli_flag)      (ipeacast.cli)
     Glue job arguments        Run.from_fields(args, name=glue_flag)     (ipeacast.etl.glue_args)
-    Step Functions input      Run.from_fields(event, name=input_field)  (ipeacast.aws, Lambda)
+    Step Functions input      Run.from_input(input)                     (ipeacast.deploy)
+                              Run.from_fields(event, name=input_field)  (ipeacast.aws, Lambda)
     hyperparameters           Run.from_fields(hp, name=hyperparameter)  (core.hyperparameters)
-    ipeacast deploy           Run.from_fields(..., name=input_field).to_input() (ipeacast.deploy)
 
 The state machine applies the same defaults (its DefaultRun state) and prefix rule (CheckInput);
 `tests/test_run_contract.py` runs one table of examples through both.
@@ -78,10 +78,10 @@ def parse_date(value: str | date | None, name: str) -> date | None:
         raise ConfigError(f"{name} must be a date YYYY-MM-DD, got {value!r}") from exc
 
 
-def default_run_id(run_date: date, now: datetime | None = None) -> str:
-    """`YYYYMMDD-HHMMSS`: the run date and the time of day (UTC) the run started."""
-    now = now or datetime.now(UTC)
-    return f"{run_date:%Y%m%d}-{now:%H%M%S}"
+def default_run_id(now: datetime) -> str:
+    """`YYYYMMDD-HHMMSS`: when the run started (UTC), whatever its run date (a backdated run's
+    id still says when it ran); the state machine's DefaultRun state derives the same."""
+    return f"{now.astimezone(UTC):%Y%m%d-%H%M%S}"
 
 
 # How each entry point spells a run field in its errors.
@@ -130,10 +130,10 @@ class Run:
         lake_prefix: str = "",
         now: datetime | None = None,
     ) -> Run:
-        """A run with the defaults applied: run date today (UTC), run id from date and time."""
-        now = now or datetime.now(UTC)
+        """A run with the defaults applied: run date today (UTC), run id from the start time."""
+        now = (now or datetime.now(UTC)).astimezone(UTC)
         day = run_date or now.date()
-        return cls(series, run_id or default_run_id(day, now), day, lake_root, lake_prefix)
+        return cls(series, run_id or default_run_id(now), day, lake_root, lake_prefix)
 
     @classmethod
     def from_fields(
@@ -173,6 +173,23 @@ class Run:
         day = parse_date(values.get("run_date") or None, name("run_date")) or default_date
         prefix = check_lake_prefix(values.get("lake_prefix") or "", name("lake_prefix"))
         return cls.create(series, day, run_id, lake_root, prefix, now)
+
+    @classmethod
+    def from_input(
+        cls, values: Mapping[str, Any], lake_root: str = DEFAULT_LAKE, now: datetime | None = None
+    ) -> Run:
+        """A run from the state machine's execution input: `{series, run_id?, run_date?,
+        lake_prefix?}`, JSON (a field sent as null is an error, as the state machine's checks
+        make it). The defaults are the state machine's too: its DefaultRun state derives the run
+        date and id from the execution's start time (`now`), as `create` does."""
+        return cls.from_fields(
+            values,
+            name=input_field,
+            lake_root=lake_root,
+            required=("series",),
+            none_is_absent=False,
+            now=now,
+        )
 
     @property
     def lake(self) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ipeacast.core.errors import ConfigError, IpeacastError
-from ipeacast.core.run import DEFAULT_SERIES, RUN_FIELDS, SMOKE_LAKE_PREFIX, Run, input_field
+from ipeacast.core.run import DEFAULT_SERIES, RUN_FIELDS, SMOKE_LAKE_PREFIX, Run
 
 log = logging.getLogger(__name__)
 
@@ -474,7 +474,7 @@ def run_input(
     extra = dict(extra or {})
     fields = {"series": series, "run_id": run_id, "run_date": run_date and run_date.isoformat()}
     fields.update({k: extra.pop(k) for k in (*RUN_FIELDS, "lake_prefix") if k in extra})
-    run = Run.from_fields(fields, name=input_field, lake_root="")
+    run = Run.from_input({k: v for k, v in fields.items() if v is not None}, lake_root="")
     return {**extra, **run.to_input()}
 
 
