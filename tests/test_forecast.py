@@ -194,12 +194,17 @@ def test_publish_writes_predictions_and_model_sidecars(model_dir, tmp_path, resu
     # copied as written: the frame in the declared types (horizon is an `int` column)
     pd.testing.assert_frame_equal(published, result.forecast.astype({"horizon": "int32"}))
     pred_part = lake.partition(str(root), "predictions", SERIES, "2020-05-17")
-    csv_uri = lake.join(pred_part, "_csv", "forecast.csv")
-    csv = pd.read_csv(io.BytesIO(storage.read_bytes(csv_uri)))
-    assert set(csv["series"]) == {SERIES}
+    assert storage.list_files(pred_part) == [lake.join(pred_part, "forecast.parquet")]
+    # the forecast names its run; that run's folder holds the model and the readable copy
+    run_id = published["run_id"].iloc[0]
+    run_folder = lake.model_run(str(root), SERIES, "2020-05-17", run_id)
+    assert out["models"] == run_folder and out["run_id"] == run_id
+    csv = pd.read_csv(io.BytesIO(storage.read_bytes(lake.join(run_folder, "forecast.csv"))))
+    assert set(csv["series"]) == {SERIES} and set(csv["run_id"]) == {run_id}
     model_part = lake.partition(str(root), "models", SERIES, "2020-05-17")
     assert sorted(p.rsplit("/", 1)[1] for p in storage.list_files(model_part)) == [
         "features.json",
+        "forecast.csv",
         "metrics.json",
         "model.skops",
         "versions.json",

@@ -105,11 +105,10 @@ def test_publish_copies_forecast_and_metrics_into_the_lake(s3):
 
     part = f"series={SERIES}/run_date=2026-11-26/"
     assert result["rows"] == 6 and result["run_id"] == RUN["run_id"]
-    assert sorted(_keys(s3, "predictions/")) == [
-        f"predictions/{part}_csv/forecast.csv",
-        f"predictions/{part}forecast.parquet",
-    ]
-    assert _keys(s3, "models/" + part) == [f"models/{part}metrics.json"]
+    assert _keys(s3, "predictions/") == [f"predictions/{part}forecast.parquet"]
+    run = f"models/{part}run_id={RUN['run_id']}/"
+    assert _keys(s3, "models/" + part) == [f"{run}forecast.csv", f"{run}metrics.json"]
+    assert not [k for k in _keys(s3, "") if "_staging" in k]  # no staging left behind
     body = s3.get_object(Bucket=BUCKET, Key=f"predictions/{part}forecast.parquet")["Body"].read()
     table = pd.read_parquet(io.BytesIO(body))
     assert list(table["horizon"]) == [1, 2, 3, 4, 5, 6]
@@ -123,11 +122,12 @@ def test_publish_with_a_lake_prefix_writes_only_under_it(s3):
 
     part = f"series={SERIES}/run_date=2026-11-26"
     assert result["predictions"] == f"s3://{BUCKET}/smoke/predictions/{part}"
-    assert result["models"] == f"s3://{BUCKET}/smoke/models/{part}"
+    run = f"smoke/models/{part}/run_id={RUN['run_id']}"
+    assert result["models"] == f"s3://{BUCKET}/{run}"
     assert _keys(s3, "predictions/") == [] and _keys(s3, "models/" + part) == []
     assert sorted(_keys(s3, "smoke/")) == [
-        f"smoke/models/{part}/metrics.json",
-        f"smoke/predictions/{part}/_csv/forecast.csv",
+        f"{run}/forecast.csv",
+        f"{run}/metrics.json",
         f"smoke/predictions/{part}/forecast.parquet",
     ]
 
@@ -204,7 +204,8 @@ def test_publish_model_archive_publishes_a_local_archive(tmp_path):
     part = lake / "predictions" / f"series={SERIES}" / "run_date=2026-11-26"
     assert result["rows"] == 6 and result["predictions"] == str(part)
     assert (part / "forecast.parquet").read_bytes()[:4] == b"PAR1"
-    assert (lake / "models" / f"series={SERIES}" / "run_date=2026-11-26" / "metrics.json").exists()
+    models = lake / "models" / f"series={SERIES}" / "run_date=2026-11-26"
+    assert (models / f"run_id={RUN['run_id']}" / "metrics.json").exists()
 
 
 @pytest.mark.parametrize(

@@ -272,7 +272,9 @@ def test_happy_path_runs_every_step_once_and_publishes(aws):
     assert [e["action"] for e in aws.patched.lambda_events] == ["prepare_training", "publish"]
     prefix = f"predictions/series={SERIES}/run_date=2026-11-26/"
     keys = [o["Key"] for o in aws.s3.list_objects_v2(Bucket=aws.bucket, Prefix=prefix)["Contents"]]
-    assert {k.rsplit("/", 1)[-1] for k in keys} >= {"forecast.parquet", "forecast.csv"}
+    assert keys == [f"{prefix}forecast.parquet"]
+    run_folder = f"models/series={SERIES}/run_date=2026-11-26/run_id=20261126-093000/"
+    aws.s3.head_object(Bucket=aws.bucket, Key=f"{run_folder}metrics.json")
     output = json.loads(result.desc["output"])
     assert output["run"] == {
         "series": SERIES,
@@ -307,12 +309,13 @@ def test_the_real_trainer_runs_on_the_request_and_its_forecast_is_published(aws,
     result = _execute(aws, "real-trainer", run)
 
     assert result.visited == HAPPY_PATH, _alerts(aws)
-    key = f"predictions/series={SERIES}/run_date=2026-11-26/_csv/forecast.csv"
+    run_folder = f"models/series={SERIES}/run_date=2026-11-26/run_id=20261126-093005"
+    key = f"{run_folder}/forecast.csv"
     forecast = aws.s3.get_object(Bucket=aws.bucket, Key=key)["Body"].read().decode()
     rows = forecast.strip().splitlines()[1:]
     assert len(rows) == 6
     assert all(f"{SERIES},2026-11-26," in row and "20261126-093005" in row for row in rows)
-    metrics_key = f"models/series={SERIES}/run_date=2026-11-26/metrics.json"
+    metrics_key = f"{run_folder}/metrics.json"
     assert json.loads(aws.s3.get_object(Bucket=aws.bucket, Key=metrics_key)["Body"].read())
 
 
@@ -525,8 +528,8 @@ def test_a_run_with_lake_prefix_smoke_reads_and_writes_only_under_smoke(aws, tmp
     assert written and all(k.startswith("smoke/") for k in written), written
     part = f"series={SERIES}/run_date=2026-11-26"
     assert f"smoke/predictions/{part}/forecast.parquet" in written
-    assert f"smoke/predictions/{part}/_csv/forecast.csv" in written
-    assert f"smoke/models/{part}/metrics.json" in written
+    assert f"smoke/models/{part}/run_id=smoke-0a1b2c3-20261126/forecast.csv" in written
+    assert f"smoke/models/{part}/run_id=smoke-0a1b2c3-20261126/metrics.json" in written
     published = json.loads(result.desc["output"])["publish"]["published"]
     assert published["predictions"] == f"s3://{aws.bucket}/smoke/predictions/{part}"
 

@@ -103,12 +103,13 @@ def _run_steps(cfg: StepConfig) -> dict:
 def summary_table(cfg: StepConfig) -> str:
     """The forecast, a staleness warning if any, and the backtest metrics per horizon."""
     run = cfg.run
-    models = lake.partition(run.lake, "models", run.series, run.run_date)
-    metrics = json.loads(storage.read_bytes(lake.join(models, "metrics.json")))
     predictions = lake.partition(run.lake, "predictions", run.series, run.run_date)
     rows = pd.read_parquet(
-        io.BytesIO(storage.read_bytes(lake.join(predictions, "forecast.parquet")))
+        io.BytesIO(storage.read_bytes(lake.join(predictions, publish.FORECAST_FILE)))
     )
+    # the forecast names its run, whose folder holds the metrics (one unit: ipeacast.aws.publish)
+    model_run = lake.model_run(run.lake, run.series, run.run_date, str(rows["run_id"].iloc[0]))
+    metrics = json.loads(storage.read_bytes(lake.join(model_run, "metrics.json")))
     origin = date.fromisoformat(str(metrics["origin_date"])[:10])
     lines = [f"Forecast of the monthly average, origin {origin} ({run.series}):"]
     columns = ["target_month", "horizon", "point_forecast", "lower", "upper", "model"]

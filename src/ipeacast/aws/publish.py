@@ -4,6 +4,13 @@
 the function the local run calls on its model directory. Standard library only (the Lambda zip
 holds `ipeacast.core` and this subpackage, and the runtime's boto3): the trainer's files are
 validated and copied as bytes.
+
+What readers see (docs/reliability.md, "Publication"): a run's model files go to a folder of
+their own, `models/series=X/run_date=D/run_id=R/`, complete before anything points at them; then
+the forecast, one object (`predictions/series=X/run_date=D/forecast.parquet`, the Athena table's
+partition), replaces the previous one in one step (a rename locally, one CopyObject on S3, which
+readers see whole or not at all). That switch publishes the run: the forecast's `run_id` column
+names the model folder, so model and forecast always belong to the same run.
 """
 
 from __future__ import annotations
@@ -25,15 +32,23 @@ from ipeacast.core.errors import StorageError, TrainingError
 
 log = logging.getLogger(__name__)
 
-# The CSV copy of a forecast sits in a "_" folder inside the partition: readable by people, skipped
-# by Athena/Hive/Spark, which read the Parquet files of predictions/.
-CSV_FOLDER = "_csv"
-
+FORECAST_FILE = "forecast.parquet"  # the one object of a predictions/ partition
 # Declared once in schemas/predictions.json (also read by Terraform for the Glue table).
 PREDICTION_COLUMNS = tuple(schema.columns(schema.PREDICTIONS))
 PARTITION_COLUMNS = tuple(k["name"] for k in schema.load(schema.PREDICTIONS)["partition_keys"])
-# Sidecars copied into models/series=X/run_date=D/ by publish_forecast (metrics.json required).
-PUBLISHED_MODEL_FILES = ("metrics.json", "model.skops", "features.json", "versions.json")
+# Copied into the run's model folder by publish_forecast (metrics.json and forecast.csv, the
+# forecast's readable copy, required).
+PUBLISHED_MODEL_FILES = (
+    "metrics.json",
+    "forecast.csv",
+    "model.skops",
+    "features.json",
+    "versions.json",
+)
+REQUIRED_MODEL_FILES = PUBLISHED_MODEL_FILES[:2]
+# Run folders kept per partition besides the one just published: the previous run's (readers that
+# read the forecast just before the switch still find its model) and one left by a crash.
+KEEP_OTHER_RUNS = 2
 # A model.tar.gz larger than this is refused before unpacking (the trainer's is well under 1 MB).
 MAX_ARCHIVE_BYTES = 256 * 1024 * 1024
 
@@ -81,6 +96,8 @@ def validate_forecast_csv(
             raise TrainingError(f"forecast is for series {row['series']!r}, not {series!r}")
         if run_date is not None and row["run_date"] != run_date:
             raise TrainingError(f"forecast is for run_date {row['run_date']!r}, not {run_date!r}")
+        if row["run_id"] != rows[0]["run_id"]:
+            raise TrainingError(f"forecast.csv line {line}: a second run_id {row['run_id']!r}")
     if sorted(horizons) != list(range(1, len(rows) + 1)):
         raise TrainingError(f"forecast horizons must be 1..{len(rows)}, got {horizons}")
     return rows
@@ -89,63 +106,88 @@ def validate_forecast_csv(
 def publish_forecast(
     model_dir: str | os.PathLike, lake_root: str, series: str, run_date: date | str
 ) -> dict[str, Any]:
-    """Publish a trained model directory to the lake, replacing each partition whole.
+    """Publish a trained model directory to the lake as one unit, as readers see it.
 
-    forecast.parquet is copied as bytes to `predictions/series=X/run_date=D/` (the Athena table)
-    and forecast.csv to `predictions/series=X/run_date=D/_csv/` (a folder starting with "_", which
-    Athena, Hive and Spark skip, so the Parquet table never tries to read the CSV). Their rows
-    carry series and run_date too, equal to the partition's. metrics.json (required)
-    and model.skops, features.json, versions.json (when present) go to
-    `models/series=X/run_date=D/`. Everything is staged and validated first (the CSV's rows, the
-    Parquet's magic bytes, the JSON), so bad outputs never replace anything. Then models/ is
-    replaced, then predictions/: each partition is replaced whole, but not the two together, so a
-    failure between the two replacements leaves the new model next to the previous forecast.
-    Staging follows the lake's one convention (`ipeacast.core.lake.staging`).
-    `model_dir` is a local path or a URI. Standard library only (runs in the publish Lambda).
+    1. Validate: forecast.csv's rows (one run, this series and run date, horizons 1..H, finite
+       numbers with lower <= point <= upper), forecast.parquet's magic bytes, metrics.json.
+       Bad outputs never replace anything.
+    2. The run's model files (PUBLISHED_MODEL_FILES present in `model_dir`) are staged, then
+       become `models/series=X/run_date=D/run_id=R/`, which nothing points at yet.
+    3. forecast.parquet is staged, then replaces the partition `predictions/series=X/run_date=D/`
+       (one object): the switch. Before it readers see the previous forecast and its run's model,
+       after it the new ones; never a mix, never nothing.
+    4. Run folders other than this one and the KEEP_OTHER_RUNS newest others are deleted.
+    Staging follows `ipeacast.core.lake.staging`; what a crashed publish of this partition left
+    there is removed first. `model_dir` is a local path or a URI.
     """
     model_dir = os.fspath(model_dir)
     run_date = str(run_date)
+    csv_bytes = storage.read_bytes(lake.join(model_dir, "forecast.csv"))
+    rows = validate_forecast_csv(csv_bytes, series, run_date)
+    run_id = rows[0]["run_id"]
+    parquet = storage.read_bytes(lake.join(model_dir, FORECAST_FILE))
+    if len(parquet) < 12 or parquet[:4] != b"PAR1" or parquet[-4:] != b"PAR1":
+        raise TrainingError(f"{model_dir}/{FORECAST_FILE} is not a Parquet file")
+    metrics = storage.read_bytes(lake.join(model_dir, "metrics.json"))
+    try:
+        json.loads(metrics)
+    except ValueError as exc:
+        raise TrainingError(f"{model_dir}/metrics.json is not valid JSON: {exc}") from exc
+
     pred_target = lake.partition(lake_root, "predictions", series, run_date)
-    model_target = lake.partition(lake_root, "models", series, run_date)
-    pred_stage = lake.staging(lake_root, "predictions", run_date)
-    model_stage = lake.staging(lake_root, "models", run_date)
+    run_target = lake.model_run(lake_root, series, run_date, run_id)
+    stages = {zone: lake.staging(lake_root, zone, run_date, series) for zone in _ZONES}
+    for zone, stage in stages.items():  # a crashed publish's leftovers in this partition's scope
+        storage.clear_staging(lake.staging_scope(lake_root, zone, run_date, series), keep=stage)
     try:
-        csv_bytes = storage.read_bytes(lake.join(model_dir, "forecast.csv"))
-        rows = validate_forecast_csv(csv_bytes, series, run_date)
-        parquet = storage.read_bytes(lake.join(model_dir, "forecast.parquet"))
-        if len(parquet) < 12 or parquet[:4] != b"PAR1" or parquet[-4:] != b"PAR1":
-            raise TrainingError(f"{model_dir}/forecast.parquet is not a Parquet file")
-        metrics_bytes = storage.read_bytes(lake.join(model_dir, "metrics.json"))
-        try:
-            json.loads(metrics_bytes)
-        except ValueError as exc:
-            raise TrainingError(f"{model_dir}/metrics.json is not valid JSON: {exc}") from exc
-        storage.write_bytes(lake.join(pred_stage, "forecast.parquet"), parquet)
-        storage.write_bytes(lake.join(pred_stage, CSV_FOLDER, "forecast.csv"), csv_bytes)
-        storage.write_bytes(lake.join(model_stage, "metrics.json"), metrics_bytes)
-        for name in PUBLISHED_MODEL_FILES[1:]:
+        for name in PUBLISHED_MODEL_FILES:
             src = lake.join(model_dir, name)
-            if storage.exists(src):
-                storage.write_bytes(lake.join(model_stage, name), storage.read_bytes(src))
-    except Exception:
-        _remove_staging(lake_root, pred_stage, model_stage)
-        raise
-    try:
-        storage.replace_prefix(model_stage, model_target)
-        storage.replace_prefix(pred_stage, pred_target)
+            if name in REQUIRED_MODEL_FILES or storage.exists(src):
+                data = metrics if name == "metrics.json" else storage.read_bytes(src)
+                storage.write_bytes(lake.join(stages["models"], name), data)
+        storage.replace_prefix(stages["models"], run_target)
+        storage.write_bytes(lake.join(stages["predictions"], FORECAST_FILE), parquet)
+        storage.replace_prefix(stages["predictions"], pred_target)  # the switch
     except Exception as exc:
         raise StorageError(f"publishing the forecast to {pred_target} failed: {exc}") from exc
     finally:
-        _remove_staging(lake_root, pred_stage, model_stage)
-    log.info("published %d forecast rows to %s", len(rows), pred_target)
-    return {"predictions": pred_target, "models": model_target, "rows": len(rows)}
+        for zone, stage in stages.items():
+            _remove_stage(lake_root, zone, stage)
+    _prune_runs(lake.partition(lake_root, "models", series, run_date), run_target)
+    log.info("published %d forecast rows of run %s to %s", len(rows), run_id, pred_target)
+    return {"predictions": pred_target, "models": run_target, "run_id": run_id, "rows": len(rows)}
 
 
-def _remove_staging(lake_root: str, *stages: str) -> None:
-    for stage in stages:
+_ZONES = ("models", "predictions")
+
+
+def _remove_stage(lake_root: str, zone: str, stage: str) -> None:
+    try:
         storage.delete_prefix(stage)
-    for zone in ("predictions", "models"):
-        storage.remove_empty_folder(lake.join(lake_root, zone, lake.STAGING))
+        storage.remove_empty_folder(stage, up_to=lake.join(lake_root, zone, lake.STAGING))
+    except Exception as exc:  # cleanup must not hide the real error
+        log.warning("could not remove staging %s: %s", stage, exc)
+
+
+def _prune_runs(models_partition: str, current: str) -> None:
+    """Delete the partition's run folders but `current` and the KEEP_OTHER_RUNS newest others
+    (newest by their metrics.json, then by name; a folder without one is a crash's leftover,
+    oldest of all)."""
+    base = models_partition.rstrip("/") + "/"
+    folders: dict[str, float] = {}
+    for uri in storage.list_files(models_partition):
+        name = uri[len(base) :].split("/", 1)[0]
+        if not name.startswith("run_id="):
+            continue
+        folder = lake.join(models_partition, name)
+        folders.setdefault(folder, 0.0)
+        if uri == lake.join(folder, "metrics.json"):
+            folders[folder] = storage.last_modified(uri)
+    # ties (S3 times are whole seconds) go to the later name: default run ids are start times
+    others = sorted((f for f in folders if f != current), key=lambda f: (folders[f], f))[::-1]
+    for folder in others[KEEP_OTHER_RUNS:]:
+        storage.delete_prefix(folder)
+        log.info("removed the model files of an earlier run, %s", folder)
 
 
 def extract_model_archive(archive: bytes, target: str | os.PathLike) -> None:

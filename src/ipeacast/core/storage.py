@@ -211,12 +211,62 @@ def _delete(uri: str) -> None:
             os.remove(loc.key)
 
 
-def remove_empty_folder(uri: str) -> None:
-    """Remove a local folder if it is empty (S3 has no folders: nothing to do)."""
+def remove_empty_folder(uri: str, up_to: str | None = None) -> None:
+    """Remove a local folder if it is empty (or already gone), then its empty parents up to
+    `up_to` (included); S3 has no folders: nothing to do."""
     loc = parse(uri)
-    if loc.scheme == "file":
-        with contextlib.suppress(OSError):
-            Path(loc.key).rmdir()
+    if loc.scheme != "file":
+        return
+    folder = Path(loc.key)
+    stop = Path(parse(up_to).key) if up_to else folder
+    while True:
+        try:
+            folder.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError:  # not empty (or not ours to remove): the parents are not empty either
+            return
+        if folder == stop or stop not in folder.parents:
+            return
+        folder = folder.parent
+
+
+def clear_staging(scope: str, keep: str | None = None) -> list[str]:
+    """Delete the staged writes under `scope` except `keep`: what earlier writes of the same
+    partition left when they crashed. Returns the URIs deleted."""
+    keep_prefix = parse(keep).uri.rstrip("/") + "/" if keep else None
+    stale = [u for u in list_files(scope) if not (keep_prefix and u.startswith(keep_prefix))]
+    loc = parse(scope)
+    if loc.scheme == "s3":
+        for i in range(0, len(stale), 1000):
+            chunk = [{"Key": parse(u).key} for u in stale[i : i + 1000]]
+            _s3().delete_objects(
+                Bucket=loc.bucket, Delete={"Objects": chunk, "Quiet": True}, **owner_args()
+            )
+    else:
+        root = Path(loc.key)
+        kept = Path(parse(keep).key) if keep else None
+        if root.is_dir():
+            for child in root.iterdir():
+                if child == kept:
+                    continue
+                if child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+    if stale:
+        log.info("removed %d staged file(s) an earlier write left under %s", len(stale), scope)
+    return stale
+
+
+def last_modified(uri: str) -> float:
+    """When an object (file) was last written, as a POSIX timestamp."""
+    loc = parse(uri)
+    if loc.scheme == "s3":
+        head = _s3().head_object(Bucket=loc.bucket, Key=loc.key, **owner_args())
+        return head["LastModified"].timestamp()
+    with _local_errors(uri, "stat"):
+        return Path(loc.key).stat().st_mtime
 
 
 def replace_prefix(staged: str, target: str) -> None:

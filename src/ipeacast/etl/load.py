@@ -127,14 +127,19 @@ def publish_by_series(
     run_date: date | str,
     subfolder: str = "",
     check: Callable[[DataFrame], object] | None = None,
+    series: str | None = None,
 ) -> dict[str, str]:
     """Write `df` (with a `series` column) to staging, check it, then replace each series' folder.
 
     Returns {series: published URI}. On any failure the staging data is removed and nothing under
-    the published partitions changes.
+    the published partitions changes. With `series` (a run's one series) the write stages in that
+    partition's staging scope and first removes what a crashed write of it left there; without,
+    in the run date's scope (a write of many series; leftovers there are kept).
     """
     spark = df.sparkSession
-    staging = lake.staging(lake_root, zone, run_date)
+    staging = lake.staging(lake_root, zone, run_date, series)
+    if series is not None:
+        storage.clear_staging(lake.staging_scope(lake_root, zone, run_date, series), keep=staging)
     try:
         with spark_errors(f"cannot write {zone}/ for run date {run_date} (staging {staging})"):
             df.repartition("series").write.mode("error").partitionBy("series").parquet(
@@ -157,7 +162,7 @@ def publish_by_series(
     finally:
         try:
             storage.delete_prefix(staging)
-            storage.remove_empty_folder(lake.join(lake_root, zone, lake.STAGING))
+            storage.remove_empty_folder(staging, up_to=lake.join(lake_root, zone, lake.STAGING))
         except Exception as exc:  # cleanup must not hide the real error
             log.warning("could not remove staging %s: %s", staging, exc)
 

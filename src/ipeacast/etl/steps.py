@@ -92,10 +92,20 @@ def transform_step(spark, cfg: StepConfig) -> dict:
     daily = transform.clean_daily(raw, cfg.cutoff, transform.is_daily(observations))  # cached
     try:
         features = load.publish_by_series(
-            transform.daily_features(daily), run.lake, "interim", run.run_date, "daily"
+            transform.daily_features(daily),
+            run.lake,
+            "interim",
+            run.run_date,
+            "daily",
+            series=run.series,
         )
         monthly = load.publish_by_series(
-            transform.monthly_table(daily, cfg.cutoff), run.lake, "interim", run.run_date, "monthly"
+            transform.monthly_table(daily, cfg.cutoff),
+            run.lake,
+            "interim",
+            run.run_date,
+            "monthly",
+            series=run.series,
         )
     finally:
         daily.unpersist()
@@ -112,5 +122,7 @@ def load_step(spark, cfg: StepConfig) -> dict:
     def check(staged) -> None:
         months.update(load.validate_final(staged, cfg.min_months))
 
-    published = load.publish_by_series(table, run.lake, "final", run.run_date, check=check)
+    published = load.publish_by_series(
+        table, run.lake, "final", run.run_date, check=check, series=run.series
+    )
     return {"final": published[run.series], "complete_months": months[run.series]}
