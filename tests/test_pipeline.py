@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support.lake_checks import check_lake, leftovers
 
 from ipeacast import cli
 
@@ -52,11 +53,12 @@ def test_run_writes_raw_interim_and_final(spark, price_csv, lake, capsys):
     assert list((lake / "interim" / part / "monthly").glob("*.parquet"))
     table = final_frame(lake, "2021-06-30")
     assert table["month"].is_monotonic_increasing and table["month"].is_unique
-    forecast = pd.read_csv(lake / "predictions" / part / "_csv" / "forecast.csv")
+    run_id = check_lake(lake, "TEST1", "2021-06-30")  # one whole run: forecast and its model
+    forecast = pd.read_csv(lake / "models" / part / f"run_id={run_id}" / "forecast.csv")
     assert list(forecast["horizon"]) == [1, 2, 3, 4, 5, 6]
     assert forecast["origin_date"].iloc[0] == "2020-12-31"  # data end early in January 2021
     assert forecast["target_month"].iloc[0] == "2021-01-01"  # M+1 = the month after the origin
-    assert (lake / "models" / part / "metrics.json").exists()
+    assert leftovers(lake) == []
     assert (lake / "reports" / part / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "M+1" in out and "MAE last price" in out  # the metrics table is printed
     assert "Forecast of the monthly average, origin 2020-12-31" in out
