@@ -149,7 +149,7 @@ ENV ?= dev
 IMAGE_TAG ?= $(shell git rev-parse HEAD 2>/dev/null)
 export IMAGE_TAG
 .PHONY: providers plan plan-summary apply drift image save-image load-image push-image stage ensure-staged image-uri \
-        upload-artifacts smoke run-pipeline
+        upload-artifacts smoke run-pipeline release
 
 providers: ## Download ENV's Terraform providers (lock file hashes) into .tfbuild/providers, before any AWS login
 	bash scripts/tf.sh providers $(ENV)
@@ -166,35 +166,45 @@ apply: ## Apply the saved plan of ENV (never a fresh one)
 drift: ## plan -detailed-exitcode for ENV; fails (exit 2) when ENV drifted
 	bash scripts/tf.sh drift $(ENV)
 
-image: ## Build the training image ipeacast-training:IMAGE_TAG
-	bash scripts/deploy.sh image
+# The deploy verbs are `ipeacast deploy <verb> [ENV]` (ipeacast.deploy.verbs says where each
+# finds the bucket, repository and state machine: ENV's Terraform outputs, read once per verb).
+image: deploy-setup ## Build the training image ipeacast-training:IMAGE_TAG
+	$(BIN)/ipeacast deploy image
 
-save-image: ## docker save the training image (IMAGE_TAR)
-	bash scripts/deploy.sh save-image
+save-image: deploy-setup ## docker save the training image (IMAGE_TAR)
+	$(BIN)/ipeacast deploy save-image
 
-load-image: ## docker load the training image (IMAGE_TAR)
-	bash scripts/deploy.sh load-image
+load-image: deploy-setup ## docker load the training image (IMAGE_TAR)
+	$(BIN)/ipeacast deploy load-image
 
 push-image: deploy-setup ## Push the training image to ENV's ECR (skipped when the tag exists)
-	bash scripts/deploy.sh push-image $(ENV)
+	$(BIN)/ipeacast deploy push-image $(ENV)
 
 stage: deploy-setup ## Before apply: push-image + upload-artifacts (skipped only if ENV was never applied)
-	bash scripts/deploy.sh stage $(ENV)
+	$(BIN)/ipeacast deploy stage $(ENV)
 
 ensure-staged: deploy-setup ## After apply: push-image + upload-artifacts unless stage already did (first deployment)
-	bash scripts/deploy.sh ensure-staged $(ENV)
+	$(BIN)/ipeacast deploy ensure-staged $(ENV)
 
 image-uri: deploy-setup ## Print ENV's image URI for IMAGE_TAG; fails if it was never pushed
-	bash scripts/deploy.sh image-uri $(ENV)
+	$(BIN)/ipeacast deploy image-uri $(ENV)
 
 upload-artifacts: deploy-setup ## Upload dist/ to ENV's bucket under artifacts/<sha256>/ (idempotent)
-	bash scripts/deploy.sh upload-artifacts $(ENV)
+	$(BIN)/ipeacast deploy upload-artifacts $(ENV)
 
 smoke: deploy-setup ## Smoke-run ENV's state machine; fails with the failed state and cause
-	bash scripts/deploy.sh smoke $(ENV)
+	$(BIN)/ipeacast deploy smoke $(ENV)
 
 run-pipeline: deploy-setup ## Start a pipeline execution in ENV
-	bash scripts/deploy.sh run-pipeline $(ENV)
+	$(BIN)/ipeacast deploy run-pipeline $(ENV)
+
+# The one apply recipe of every deploying job (deploy.yml dev and prod, dispatch.yml apply), after
+# a saved plan: image and artifacts staged before apply, so no job points at code not uploaded
+# yet; staged after it when stage could not (first deployment); then a smoke run. The deploy
+# rehearsal reads RELEASE_VERBS to replay it verb by verb.
+RELEASE_VERBS := stage apply ensure-staged smoke
+release: deploy-setup ## Apply ENV's saved plan between stage and ensure-staged, then smoke (RELEASE_VERBS)
+	for verb in $(RELEASE_VERBS); do $(MAKE) --no-print-directory $$verb; done
 
 rehearse: setup $(AWSGLUE_STAMP) ## Rehearse the dev deployment offline on an emulated AWS account (FAULT=glue|lambda|training injects one)
 	PYTHONPATH=tests $(PY) -m support.rehearsal --out .rehearsal $(if $(FAULT),--fault $(FAULT))

@@ -7,7 +7,8 @@
 #   scripts/tf.sh plan   ENV         plan, saved to .tfbuild/ENV/tfplan (+ plan.txt, plan.json)
 #   scripts/tf.sh apply  ENV         apply exactly the saved plan .tfbuild/ENV/tfplan
 #   scripts/tf.sh drift  ENV         plan -detailed-exitcode; exit 2 when the environment drifted
-#   scripts/tf.sh outputs ENV        all outputs as JSON (scripts/deploy.sh reads them once a run)
+#   scripts/tf.sh outputs ENV        all outputs as JSON (`ipeacast deploy <verb> ENV` reads them
+#                                    at most once per verb)
 #
 # Settings (environment variables):
 #   TF_STATE_BUCKET   state bucket name, passed as -backend-config=bucket=... when set

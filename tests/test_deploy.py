@@ -20,8 +20,11 @@ from moto.server import ThreadedMotoServer
 
 from ipeacast import cli
 from ipeacast.core.errors import ConfigError
-from ipeacast.deploy import aws as deploy
+from ipeacast.deploy import artifacts, clients, executions, image, verbs
 
+ROOT = Path(__file__).resolve().parents[1]
+# The console script make runs (`$(BIN)/ipeacast deploy <verb> $(ENV)`).
+IPEACAST = str(Path(sys.executable).parent / "ipeacast")
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/ipeacast-test-sfn"
 
@@ -59,7 +62,7 @@ def aws(moto_url, monkeypatch, tmp_path):
 
 @pytest.fixture
 def bucket(aws):
-    deploy.client("s3").create_bucket(Bucket="ipeacast-dev-lake")
+    clients.client("s3").create_bucket(Bucket="ipeacast-dev-lake")
     return "ipeacast-dev-lake"
 
 
@@ -78,26 +81,26 @@ def dist(tmp_path) -> Path:
 
 
 def test_artifact_keys_are_content_addressed_and_keep_the_file_name(dist):
-    arts = {a.name: a for a in deploy.collect_artifacts(dist)}
+    arts = {a.name: a for a in artifacts.collect_artifacts(dist)}
 
     assert sorted(arts) == ["extract.py", "ipeacast-0.1.0-py3-none-any.whl", "lambda.zip"]
     wheel = arts["ipeacast-0.1.0-py3-none-any.whl"]
-    assert wheel.sha256 == deploy.sha256_file(dist / wheel.name)
+    assert wheel.sha256 == artifacts.sha256_file(dist / wheel.name)
     assert wheel.key == f"artifacts/{wheel.sha256}/ipeacast-0.1.0-py3-none-any.whl"
 
 
 def test_an_artifact_key_refuses_a_digest_with_a_trailing_newline():
     digest = "a" * 64
-    assert deploy.artifact_key("x.whl", digest) == f"artifacts/{digest}/x.whl"
+    assert artifacts.artifact_key("x.whl", digest) == f"artifacts/{digest}/x.whl"
 
     with pytest.raises(ConfigError, match="not a sha256 hex digest"):
-        deploy.artifact_key("x.whl", digest + "\n")
+        artifacts.artifact_key("x.whl", digest + "\n")
 
 
 def test_upload_puts_every_artifact_under_its_sha256_key(bucket, dist):
-    report = deploy.upload_artifacts(dist, bucket)
+    report = artifacts.upload_artifacts(dist, bucket)
 
-    s3 = deploy.client("s3")
+    s3 = clients.client("s3")
     assert [a.status for a in report.artifacts] == ["uploaded"] * 3
     for art in report.artifacts:
         body = s3.get_object(Bucket=bucket, Key=art.key)["Body"].read()
@@ -108,11 +111,11 @@ def test_upload_puts_every_artifact_under_its_sha256_key(bucket, dist):
 
 
 def test_second_upload_changes_nothing(bucket, dist):
-    deploy.upload_artifacts(dist, bucket)
-    s3 = deploy.client("s3")
+    artifacts.upload_artifacts(dist, bucket)
+    s3 = clients.client("s3")
     before = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
 
-    report = deploy.upload_artifacts(dist, bucket)
+    report = artifacts.upload_artifacts(dist, bucket)
 
     assert report.uploaded == []
     assert len(report.unchanged) == 3
@@ -135,11 +138,11 @@ def _record_s3_requests(s3) -> list[tuple[str, dict[str, str]]]:
 
 
 def test_every_s3_call_names_the_callers_account_as_the_bucket_owner(bucket, dist):
-    s3 = deploy.client("s3")
+    s3 = clients.client("s3")
     sent = _record_s3_requests(s3)
 
-    deploy.upload_artifacts(dist, bucket, s3=s3)
-    deploy.upload_artifacts(dist, bucket, s3=s3)
+    artifacts.upload_artifacts(dist, bucket, s3=s3)
+    artifacts.upload_artifacts(dist, bucket, s3=s3)
 
     assert {op for op, _ in sent} == {"HeadBucket", "HeadObject", "PutObject"}
     owners = {headers.get("x-amz-expected-bucket-owner") for _, headers in sent}
@@ -147,10 +150,10 @@ def test_every_s3_call_names_the_callers_account_as_the_bucket_owner(bucket, dis
 
 
 def test_upload_sends_the_local_sha256_so_s3_verifies_and_keeps_it(bucket, dist):
-    s3 = deploy.client("s3")
+    s3 = clients.client("s3")
     sent = _record_s3_requests(s3)
 
-    report = deploy.upload_artifacts(dist, bucket, s3=s3)
+    report = artifacts.upload_artifacts(dist, bucket, s3=s3)
 
     puts = {h["x-amz-checksum-sha256"] for op, h in sent if op == "PutObject"}
     assert puts == {a.checksum_b64 for a in report.artifacts}
@@ -163,13 +166,13 @@ def test_upload_sends_the_local_sha256_so_s3_verifies_and_keeps_it(bucket, dist)
 
 
 def test_a_second_upload_writes_nothing(bucket, dist):
-    s3 = deploy.client("s3")
+    s3 = clients.client("s3")
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    deploy.upload_artifacts(dist, bucket, s3=s3)
+    artifacts.upload_artifacts(dist, bucket, s3=s3)
     versions = s3.list_object_versions(Bucket=bucket)["Versions"]
     sent = _record_s3_requests(s3)
 
-    report = deploy.upload_artifacts(dist, bucket, s3=s3)
+    report = artifacts.upload_artifacts(dist, bucket, s3=s3)
 
     assert [op for op, _ in sent if op != "HeadObject" and op != "HeadBucket"] == []
     assert len(report.unchanged) == 3
@@ -177,9 +180,9 @@ def test_a_second_upload_writes_nothing(bucket, dist):
 
 
 def test_an_object_altered_under_its_key_is_an_error_and_stays_as_it_is(bucket, dist):
-    s3 = deploy.client("s3")
+    s3 = clients.client("s3")
     wheel = next(
-        a for a in deploy.upload_artifacts(dist, bucket).artifacts if a.name.endswith("whl")
+        a for a in artifacts.upload_artifacts(dist, bucket).artifacts if a.name.endswith("whl")
     )
     # Same key, other bytes, with the user metadata the previous version trusted.
     s3.put_object(
@@ -190,8 +193,8 @@ def test_an_object_altered_under_its_key_is_an_error_and_stays_as_it_is(bucket, 
         Metadata={"sha256": wheel.sha256},
     )
 
-    with pytest.raises(deploy.DeployError) as failure:
-        deploy.upload_artifacts(dist, bucket)
+    with pytest.raises(clients.DeployError) as failure:
+        artifacts.upload_artifacts(dist, bucket)
 
     assert f"s3://{bucket}/{wheel.key}" in str(failure.value)
     assert "not overwritten" in str(failure.value)
@@ -199,19 +202,19 @@ def test_an_object_altered_under_its_key_is_an_error_and_stays_as_it_is(bucket, 
 
 
 def test_an_object_without_a_sha256_checksum_is_an_error_naming_the_key(bucket, dist):
-    art = next(a for a in deploy.collect_artifacts(dist) if a.name == "lambda.zip")
+    art = next(a for a in artifacts.collect_artifacts(dist) if a.name == "lambda.zip")
     # The right bytes, written without a SHA-256 checksum: nothing proves what they are.
-    deploy.client("s3").put_object(
+    clients.client("s3").put_object(
         Bucket=bucket, Key=art.key, Body=Path(art.path).read_bytes(), ChecksumAlgorithm="CRC32"
     )
 
-    with pytest.raises(deploy.DeployError, match=rf"s3://{bucket}/{art.key} .*checksum \(none\)"):
-        deploy.upload_artifacts(dist, bucket)
+    with pytest.raises(clients.DeployError, match=rf"s3://{bucket}/{art.key} .*checksum \(none\)"):
+        artifacts.upload_artifacts(dist, bucket)
 
 
 def test_the_cli_reports_an_altered_artifact_in_one_line(bucket, dist, capsys):
-    art = next(a for a in deploy.collect_artifacts(dist) if a.name == "extract.py")
-    deploy.client("s3").put_object(Bucket=bucket, Key=art.key, Body=b"print('other')\n")
+    art = next(a for a in artifacts.collect_artifacts(dist) if a.name == "extract.py")
+    clients.client("s3").put_object(Bucket=bucket, Key=art.key, Body=b"print('other')\n")
 
     code = cli.main(["deploy", "upload-artifacts", "--bucket", bucket, "--dist", str(dist)])
 
@@ -221,24 +224,24 @@ def test_the_cli_reports_an_altered_artifact_in_one_line(bucket, dist, capsys):
 
 
 def test_changed_file_gets_a_new_key_and_the_old_one_stays_for_rollback(bucket, dist):
-    first = {a.name: a.key for a in deploy.upload_artifacts(dist, bucket).artifacts}
+    first = {a.name: a.key for a in artifacts.upload_artifacts(dist, bucket).artifacts}
     (dist / "lambda.zip").write_bytes(b"PK\x03\x04 new lambda bytes")
 
-    report = deploy.upload_artifacts(dist, bucket)
+    report = artifacts.upload_artifacts(dist, bucket)
 
     assert [a.name for a in report.uploaded] == ["lambda.zip"]
     assert {a.name for a in report.unchanged} == {"extract.py", "ipeacast-0.1.0-py3-none-any.whl"}
     new_key = next(a.key for a in report.artifacts if a.name == "lambda.zip")
     assert new_key != first["lambda.zip"]
-    keys = {o["Key"] for o in deploy.client("s3").list_objects_v2(Bucket=bucket)["Contents"]}
+    keys = {o["Key"] for o in clients.client("s3").list_objects_v2(Bucket=bucket)["Contents"]}
     assert {first["lambda.zip"], new_key} <= keys
 
 
 def test_dry_run_reports_and_uploads_nothing(bucket, dist):
-    report = deploy.upload_artifacts(dist, bucket, dry_run=True)
+    report = artifacts.upload_artifacts(dist, bucket, dry_run=True)
 
     assert [a.status for a in report.artifacts] == ["planned"] * 3
-    assert "Contents" not in deploy.client("s3").list_objects_v2(Bucket=bucket)
+    assert "Contents" not in clients.client("s3").list_objects_v2(Bucket=bucket)
 
 
 def test_cli_upload_reports_changes_and_writes_a_manifest(bucket, dist, tmp_path, capsys):
@@ -260,7 +263,7 @@ def test_cli_upload_reports_changes_and_writes_a_manifest(bucket, dist, tmp_path
 
 def test_missing_bucket_is_a_config_error_naming_it(aws, dist, capsys):
     with pytest.raises(ConfigError, match="bucket 'no-such-bucket' does not exist"):
-        deploy.upload_artifacts(dist, "no-such-bucket")
+        artifacts.upload_artifacts(dist, "no-such-bucket")
 
     code = cli.main(
         ["deploy", "upload-artifacts", "--bucket", "no-such-bucket", "--dist", str(dist)]
@@ -272,12 +275,12 @@ def test_missing_bucket_is_a_config_error_naming_it(aws, dist, capsys):
 
 
 def test_bucket_in_another_region_names_both_regions(aws, dist):
-    deploy.client("s3", "eu-west-1").create_bucket(
+    clients.client("s3", "eu-west-1").create_bucket(
         Bucket="lake-in-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
 
     with pytest.raises(ConfigError, match="is in region eu-west-1, not us-east-1"):
-        deploy.upload_artifacts(dist, "lake-in-eu")
+        artifacts.upload_artifacts(dist, "lake-in-eu")
 
 
 def test_no_credentials_is_a_config_error(aws, dist, monkeypatch):
@@ -285,34 +288,34 @@ def test_no_credentials_is_a_config_error(aws, dist, monkeypatch):
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
 
     with pytest.raises(ConfigError, match="no AWS credentials"):
-        deploy.upload_artifacts(dist, "ipeacast-dev-lake")
+        artifacts.upload_artifacts(dist, "ipeacast-dev-lake")
 
 
 def test_no_region_is_a_config_error(aws, monkeypatch):
     monkeypatch.delenv("AWS_REGION")
 
     with pytest.raises(ConfigError, match="no AWS region configured for stepfunctions"):
-        deploy.client("stepfunctions")
+        clients.client("stepfunctions")
 
 
 def test_missing_or_empty_dist_tells_to_package(tmp_path):
     with pytest.raises(ConfigError, match="make package"):
-        deploy.collect_artifacts(tmp_path / "nope")
+        artifacts.collect_artifacts(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="is empty"):
-        deploy.collect_artifacts(tmp_path / "empty")
+        artifacts.collect_artifacts(tmp_path / "empty")
 
 
 def test_bucket_given_as_uri_is_rejected(dist):
     with pytest.raises(ConfigError, match="bare bucket name"):
-        deploy.upload_artifacts(dist, "s3://ipeacast-dev-lake")
+        artifacts.upload_artifacts(dist, "s3://ipeacast-dev-lake")
 
 
 # --------------------------------------------------------------------------- image
 
 
 def _push_image(repository: str, tag: str) -> str:
-    ecr = deploy.client("ecr")
+    ecr = clients.client("ecr")
     manifest = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
@@ -323,30 +326,30 @@ def _push_image(repository: str, tag: str) -> str:
         },
         "layers": [],
     }
-    image = ecr.put_image(
+    pushed = ecr.put_image(
         repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
     )
-    return image["image"]["imageId"]["imageDigest"]
+    return pushed["image"]["imageId"]["imageDigest"]
 
 
 def test_image_uri_for_an_existing_tag(aws, capsys):
-    repo = deploy.client("ecr").create_repository(repositoryName="ipeacast-dev-training")
+    repo = clients.client("ecr").create_repository(repositoryName="ipeacast-dev-training")
     uri = repo["repository"]["repositoryUri"]
     sha = "0123456789abcdef0123456789abcdef01234567"
     digest = _push_image("ipeacast-dev-training", sha)
 
-    assert deploy.image_uri("ipeacast-dev-training", sha) == f"{uri}:{sha}"
-    assert deploy.image_uri(uri, sha, by_digest=True) == f"{uri}@{digest}"
+    assert image.image_uri("ipeacast-dev-training", sha) == f"{uri}:{sha}"
+    assert image.image_uri(uri, sha, by_digest=True) == f"{uri}@{digest}"
     assert cli.main(["deploy", "image-uri", "--repository", uri, "--tag", sha]) == 0
     assert capsys.readouterr().out.strip() == f"{uri}:{sha}"
 
 
 def test_missing_image_tag_fails_clearly(aws, capsys):
-    deploy.client("ecr").create_repository(repositoryName="ipeacast-dev-training")
+    clients.client("ecr").create_repository(repositoryName="ipeacast-dev-training")
     _push_image("ipeacast-dev-training", "a" * 40)
 
-    with pytest.raises(deploy.DeployError, match=r"image tag 'b+' not found in ECR repository"):
-        deploy.image_uri("ipeacast-dev-training", "b" * 40)
+    with pytest.raises(clients.DeployError, match=r"image tag 'b+' not found in ECR repository"):
+        image.image_uri("ipeacast-dev-training", "b" * 40)
     assert (
         cli.main(["deploy", "image-uri", "--repository", "ipeacast-dev-training", "--tag", "x1"])
         == 1
@@ -356,16 +359,16 @@ def test_missing_image_tag_fails_clearly(aws, capsys):
 
 def test_missing_repository_and_wrong_region_are_config_errors(aws):
     with pytest.raises(ConfigError, match="ECR repository 'nope' does not exist"):
-        deploy.image_uri("nope", "a" * 40)
+        image.image_uri("nope", "a" * 40)
     with pytest.raises(ConfigError, match="is in region eu-west-1, not us-east-1"):
-        deploy.image_uri("123456789012.dkr.ecr.eu-west-1.amazonaws.com/ipeacast", "a" * 40)
+        image.image_uri("123456789012.dkr.ecr.eu-west-1.amazonaws.com/ipeacast", "a" * 40)
 
 
 # --------------------------------------------------------------------------- executions
 
 
 def _machine(definition: dict, name: str = "ipeacast-test-pipeline") -> str:
-    sfn = deploy.client("stepfunctions")
+    sfn = clients.client("stepfunctions")
     return sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)[
         "stateMachineArn"
     ]
@@ -389,10 +392,12 @@ def test_failure_from_history_names_the_state_that_failed_after_retries(aws):
             },
         }
     )
-    sfn = deploy.client("stepfunctions")
-    execution = deploy.start_execution(arn, deploy.smoke_input(run_id="smoke-history"), sfn=sfn)
+    sfn = clients.client("stepfunctions")
+    execution = executions.start_execution(
+        arn, executions.smoke_input(run_id="smoke-history"), sfn=sfn
+    )
 
-    result = deploy.wait_for_execution(sfn, execution, timeout=30, poll=0.1)
+    result = executions.wait_for_execution(sfn, execution, timeout=30, poll=0.1)
 
     assert result.status == "FAILED"
     assert result.failure.state == "Invoke"
@@ -412,53 +417,55 @@ def test_failure_from_history_without_a_task_failure_uses_the_execution_error():
         },
     ]
 
-    assert deploy.failure_from_history(events) == deploy.Failure("NoData", "NoData", "empty series")
+    assert executions.failure_from_history(events) == executions.Failure(
+        "NoData", "NoData", "empty series"
+    )
 
 
 def test_wait_times_out_on_a_running_execution(aws):
     arn = _machine(
         {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 600, "End": True}}}
     )
-    sfn = deploy.client("stepfunctions")
-    execution = deploy.start_execution(arn, {"series": "X", "run_id": "long"}, sfn=sfn)
+    sfn = clients.client("stepfunctions")
+    execution = executions.start_execution(arn, {"series": "X", "run_id": "long"}, sfn=sfn)
 
     started = time.monotonic()
-    with pytest.raises(deploy.DeployError, match="still RUNNING after 1s"):
-        deploy.wait_for_execution(sfn, execution, timeout=1, poll=0.2)
+    with pytest.raises(clients.DeployError, match="still RUNNING after 1s"):
+        executions.wait_for_execution(sfn, execution, timeout=1, poll=0.2)
     assert time.monotonic() - started < 10
     sfn.stop_execution(executionArn=execution)
 
 
 def test_unknown_state_machine_name_is_a_config_error(aws):
     with pytest.raises(ConfigError, match="state machine 'ipeacast-nope-pipeline' not found"):
-        deploy.start_execution("ipeacast-nope-pipeline", {"run_id": "x"})
+        executions.start_execution("ipeacast-nope-pipeline", {"run_id": "x"})
 
 
 def test_execution_name_is_valid_for_step_functions():
-    assert deploy.execution_name("smoke-20260101-120000") == "smoke-20260101-120000"
-    assert deploy.execution_name("a b:c" + "x" * 100) == ("a-b-c" + "x" * 100)[:80]
+    assert executions.execution_name("smoke-20260101-120000") == "smoke-20260101-120000"
+    assert executions.execution_name("a b:c" + "x" * 100) == ("a-b-c" + "x" * 100)[:80]
     # started executions get a unique suffix, so the same run id can be run again
-    first, again = (deploy.execution_name("r" * 100, unique=True) for _ in range(2))
+    first, again = (executions.execution_name("r" * 100, unique=True) for _ in range(2))
     assert first != again and len(first) <= 80 and first.startswith("r" * 50)
     assert re.fullmatch(r"[A-Za-z0-9_-]{1,80}", first)
 
 
 def test_smoke_input_writes_under_smoke_with_a_smoke_run_id():
-    payload = deploy.smoke_input("S1", date(2026, 11, 26), "0a1b2c3-20261126")
+    payload = executions.smoke_input("S1", date(2026, 11, 26), "0a1b2c3-20261126")
     assert payload == {
         "series": "S1",
         "run_id": "smoke-0a1b2c3-20261126",
         "run_date": "2026-11-26",
         "lake_prefix": "smoke",
     }
-    assert deploy.smoke_input(run_id="smoke-x")["run_id"] == "smoke-x"
-    assert deploy.smoke_input()["run_id"].startswith("smoke-")
+    assert executions.smoke_input(run_id="smoke-x")["run_id"] == "smoke-x"
+    assert executions.smoke_input()["run_id"].startswith("smoke-")
     with pytest.raises(ConfigError, match="lake_prefix"):
-        deploy.smoke_input(extra={"lake_prefix": ""})
-    # a normal run writes the real partitions (the state machine's default lake_prefix "")
-    assert "lake_prefix" not in deploy.run_input("S1")
+        executions.smoke_input(extra={"lake_prefix": ""})
+    # a normal run writes the real partitions: the run's lake prefix is "" (the lake itself)
+    assert executions.run_input("S1")["lake_prefix"] == ""
     with pytest.raises(ConfigError, match="lake_prefix"):
-        deploy.run_input("S1", extra={"lake_prefix": "../prod"})
+        executions.run_input("S1", extra={"lake_prefix": "../prod"})
 
 
 # --------------------------------------------------------------------------- smoke, real definition
@@ -477,7 +484,7 @@ def pipeline(aws, monkeypatch, terraform_stack):
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)  # as Lambda sets it for the handler
     root = Path(__file__).resolve().parents[1]
     with moto_patches.patched() as patched:
-        terraform_stack.create(deploy.client, (root / "dist" / "lambda.zip").read_bytes())
+        terraform_stack.create(clients.client, (root / "dist" / "lambda.zip").read_bytes())
         patched.stack = terraform_stack
         yield patched
 
@@ -503,7 +510,7 @@ def test_smoke_command_passes_on_a_successful_execution(pipeline, capsys):
     assert '"lake_prefix": "smoke"' in out
     assert [e["action"] for e in pipeline.lambda_events] == ["prepare_training", "publish"]
     assert {e["lake_prefix"] for e in pipeline.lambda_events} == {"smoke"}
-    glue = deploy.client("glue")
+    glue = clients.client("glue")
     for job in pipeline.stack.glue_jobs.values():
         (run,) = glue.get_job_runs(JobName=job)["JobRuns"]
         assert run["Arguments"]["--lake_prefix"] == "smoke"
@@ -512,7 +519,7 @@ def test_smoke_command_passes_on_a_successful_execution(pipeline, capsys):
     assert "-smoke-0a1b2c3-20261126-" in request["TrainingJobName"]
     channel = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
     assert channel.startswith(f"s3://{pipeline.stack.bucket}/smoke/final/")
-    listed = deploy.client("s3").list_objects_v2(Bucket=pipeline.stack.bucket)["Contents"]
+    listed = clients.client("s3").list_objects_v2(Bucket=pipeline.stack.bucket)["Contents"]
     keys = [o["Key"] for o in listed]
     assert keys and all(k.startswith("smoke/") for k in keys), keys
 
@@ -555,27 +562,25 @@ def test_run_wait_fails_with_the_failed_state_and_no_smoke_wording(pipeline, cap
     assert "smoke test" not in captured.err
 
 
-def test_deploy_script_uploads_to_the_bucket_it_is_given(bucket, dist, tmp_path):
-    # scripts/deploy.sh is what `make upload-artifacts ENV=...` runs in the workflows.
-    root = Path(__file__).resolve().parents[1]
+def test_the_upload_artifacts_verb_uploads_to_the_bucket_it_is_given(bucket, dist, tmp_path):
+    # `ipeacast deploy upload-artifacts ENV` is what `make upload-artifacts ENV=...` runs.
     env = {
         **os.environ,
         "LAKE_BUCKET": bucket,
         "DIST": str(dist),
         "TF_BUILD_DIR": str(tmp_path / "build"),
-        "IPEACAST": str(Path(sys.executable).parent / "ipeacast"),
     }
 
     first = subprocess.run(
-        ["bash", "scripts/deploy.sh", "upload-artifacts", "dev"],
-        cwd=root,
+        [IPEACAST, "deploy", "upload-artifacts", "dev"],
+        cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
     )
     again = subprocess.run(
-        ["bash", "scripts/deploy.sh", "upload-artifacts", "dev"],
-        cwd=root,
+        [IPEACAST, "deploy", "upload-artifacts", "dev"],
+        cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
@@ -599,9 +604,8 @@ def test_stage_reads_the_outputs_once_and_ensure_staged_redoes_only_what_stage_c
     # The deploy jobs run `make stage`, `make apply`, `make ensure-staged` (deploy.yml): against
     # a real Terraform root whose outputs name a moto bucket and ECR repository.
     if shutil.which("terraform") is None:
-        pytest.fail("terraform is required for the deploy.sh tests")
-    root = Path(__file__).resolve().parents[1]
-    repo = deploy.client("ecr").create_repository(repositoryName="ipeacast-dev-training")
+        pytest.fail("terraform is required for the stage tests")
+    repo = clients.client("ecr").create_repository(repositoryName="ipeacast-dev-training")
     repo_url = repo["repository"]["repositoryUri"]
     tag = "0123456789abcdef0123456789abcdef01234567"
     _push_image("ipeacast-dev-training", tag)
@@ -626,27 +630,30 @@ def test_stage_reads_the_outputs_once_and_ensure_staged_redoes_only_what_stage_c
         "TF_DATA_DIR": str(tmp_path / "tfdata"),
         "IMAGE_TAG": tag,
         "DIST": str(dist),
-        "IPEACAST": str(Path(sys.executable).parent / "ipeacast"),
     }
     for name in ("LAKE_BUCKET", "ECR_REPOSITORY", "STATE_MACHINE"):
         env.pop(name, None)
 
-    def run(*args: str) -> subprocess.CompletedProcess:
+    def run(*argv: str) -> subprocess.CompletedProcess:
         log.write_text("")
-        return subprocess.run(
-            ["bash", *args], cwd=root, env=env, capture_output=True, text=True, timeout=300
-        )
+        return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+    def deploy(verb: str) -> subprocess.CompletedProcess:
+        return run(IPEACAST, "deploy", verb, "dev")
+
+    def tf(verb: str) -> subprocess.CompletedProcess:
+        return run("bash", "scripts/tf.sh", verb, "dev")
 
     def output_reads() -> int:
         return sum(line.startswith("-chdir=") and " output " in line for line in log.open())
 
     # First deployment: nothing to stage before apply; after apply ensure-staged does it all.
-    skipped = run("scripts/deploy.sh", "stage", "dev")
+    skipped = deploy("stage")
     assert skipped.returncode == 0, skipped.stderr
     assert "no Terraform outputs yet (first deployment)" in skipped.stdout
-    assert run("scripts/tf.sh", "plan", "dev").returncode == 0
-    assert run("scripts/tf.sh", "apply", "dev").returncode == 0
-    first = run("scripts/deploy.sh", "ensure-staged", "dev")
+    assert tf("plan").returncode == 0
+    assert tf("apply").returncode == 0
+    first = deploy("ensure-staged")
     assert first.returncode == 0, first.stderr
     assert f"already pushed: {repo_url}:{tag}" in first.stdout
     assert "3 uploaded, 0 unchanged" in first.stdout
@@ -654,18 +661,160 @@ def test_stage_reads_the_outputs_once_and_ensure_staged_redoes_only_what_stage_c
 
     # Next deployment: stage does the work before apply, reading the outputs once ...
     (dist / "lambda.zip").write_bytes(b"PK\x03\x04 changed lambda")
-    staged = run("scripts/deploy.sh", "stage", "dev")
+    staged = deploy("stage")
     assert staged.returncode == 0, staged.stderr
     assert "1 uploaded, 2 unchanged" in staged.stdout
     assert output_reads() == 1
     # ... so ensure-staged after apply has nothing to do and does not even read the outputs.
-    again = run("scripts/deploy.sh", "ensure-staged", "dev")
+    again = deploy("ensure-staged")
     assert again.returncode == 0, again.stderr
     assert "staged for 'dev' before apply: nothing to do" in again.stdout
     assert "uploaded" not in again.stdout
     assert output_reads() == 0
     # Another image tag (or other dist/ bytes) than the one staged is pushed/uploaded again.
     env["IMAGE_TAG"] = "f" * 40
-    other = run("scripts/deploy.sh", "ensure-staged", "dev")
+    other = deploy("ensure-staged")
     assert other.returncode != 0
     assert f"local image ipeacast-training:{'f' * 40} not found" in other.stderr
+
+
+# --------------------------------------------------------------------------- verbs (pure parts)
+
+
+def test_settings_read_the_environment_once_with_the_documented_defaults():
+    settings = verbs.Settings.from_environ({}, head=lambda: "a" * 40)
+    assert settings.image_tag == "a" * 40  # git HEAD
+    assert settings.image_name == "ipeacast-training"
+    assert settings.image_tar == Path("build/training-image.tar")
+    assert settings.dist == Path("dist")
+    assert settings.series == "EIA366_PBRENT366"
+    assert settings.smoke_timeout == 2700
+    assert settings.staged_marker("dev") == Path(".tfbuild/dev/staged")
+    assert settings.manifest("prod") == Path(".tfbuild/prod/artifacts.json")
+    given = verbs.Settings.from_environ(
+        {"IMAGE_TAG": "dev-me", "SMOKE_TIMEOUT": "900", "TF_BUILD_DIR": "/b", "SERIES": "S1"},
+        head=lambda: pytest.fail("IMAGE_TAG is set: git is not asked"),
+    )
+    assert (given.image_tag, given.smoke_timeout, given.series) == ("dev-me", 900, "S1")
+    assert given.staged_marker("dev") == Path("/b/dev/staged")
+
+
+@pytest.mark.parametrize("tag", ["", "a/b", "x" * 129, "tag with space"])
+def test_an_invalid_image_tag_is_a_config_error_naming_it(tag):
+    with pytest.raises(ConfigError, match=r"IMAGE_TAG .* is not a valid image tag"):
+        verbs.Settings.from_environ({"IMAGE_TAG": tag}, head=lambda: "")
+
+
+def test_a_smoke_timeout_that_is_not_a_number_is_a_config_error():
+    with pytest.raises(ConfigError, match="SMOKE_TIMEOUT 'soon'"):
+        verbs.Settings.from_environ({"IMAGE_TAG": "t", "SMOKE_TIMEOUT": "soon"})
+
+
+def test_output_value_names_the_missing_output_and_the_environment():
+    outputs = {"lake_bucket": {"value": "b", "type": "string"}}
+    assert verbs.output_value(outputs, "lake_bucket", "dev") == "b"
+    with pytest.raises(ConfigError, match="output 'ecr_repository_url' not found in 'dev'"):
+        verbs.output_value(outputs, "ecr_repository_url", "dev")
+
+
+def test_the_fingerprint_changes_with_the_tag_or_any_file_and_not_with_their_order():
+    files = [("b.zip", "2" * 64), ("a.whl", "1" * 64)]
+    fingerprint = verbs.fingerprint("t1", files)
+    assert fingerprint == f"image_tag=t1\n{'1' * 64} a.whl\n{'2' * 64} b.zip\n"
+    assert verbs.fingerprint("t1", reversed(files)) == fingerprint
+    assert verbs.fingerprint("t2", files) != fingerprint
+    assert verbs.fingerprint("t1", [files[0], ("a.whl", "3" * 64)]) != fingerprint
+
+
+def test_dist_digests_skip_hidden_files(dist):
+    digests = dict(verbs.dist_digests(dist))
+    assert set(digests) == {"glue/extract.py", "ipeacast-0.1.0-py3-none-any.whl", "lambda.zip"}
+    assert digests["lambda.zip"] == hashlib.sha256(b"PK\x03\x04 lambda bytes").hexdigest()
+
+
+def test_the_smoke_run_id_names_the_build_and_the_utc_time():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    now = datetime(2026, 11, 26, 9, 15, 0, tzinfo=timezone(timedelta(hours=-3)))
+    assert verbs.smoke_run_id("0a1b2c3d4e", now) == "smoke-0a1b2c3-20261126121500"
+    assert verbs.smoke_run_id("dev", datetime(2026, 1, 2, tzinfo=UTC)) == "smoke-dev-20260102000000"
+
+
+def test_the_registry_and_region_come_from_the_repository_url():
+    url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ipeacast-dev-training"
+    assert image.registry_of(url) == ("123456789012.dkr.ecr.eu-west-1.amazonaws.com", "eu-west-1")
+    with pytest.raises(ConfigError, match="must be a repository URL"):
+        image.registry_of("ipeacast-dev-training")
+
+
+def _deployment(tmp_path, outputs, **settings) -> tuple[verbs.Deployment, list[str], list[str]]:
+    reads: list[str] = []
+    said: list[str] = []
+
+    def read(env: str) -> dict:
+        reads.append(env)
+        return outputs
+
+    base = {"image_tag": "t1", "tf_build_dir": tmp_path / "build", "dist": tmp_path / "dist"}
+    deployment = verbs.Deployment(
+        verbs.Settings(**{**base, **settings}), "dev", say=said.append, read_outputs=read
+    )
+    return deployment, reads, said
+
+
+def test_stage_skips_an_environment_without_outputs_and_forgets_an_earlier_stage(tmp_path):
+    deployment, reads, said = _deployment(tmp_path, {})
+    marker = deployment.settings.staged_marker("dev")
+    marker.parent.mkdir(parents=True)
+    marker.write_text("image_tag=t0\n")
+
+    deployment.stage()
+
+    assert reads == ["dev"]
+    assert said == [
+        "stage: 'dev' has no Terraform outputs yet (first deployment): nothing to stage "
+        "before apply"
+    ]
+    assert not marker.exists()
+
+
+def test_the_outputs_are_read_at_most_once_per_verb(tmp_path):
+    outputs = {
+        "lake_bucket": {"value": "b"},
+        "ecr_repository_url": {"value": "r"},
+        "state_machine_arn": {"value": "arn:sm"},
+    }
+    deployment, reads, _ = _deployment(tmp_path, outputs)
+    assert (deployment.lake_bucket(), deployment.ecr_repository()) == ("b", "r")
+    assert deployment.state_machine() == "arn:sm"
+    assert reads == ["dev"]
+    given, reads, _ = _deployment(tmp_path, outputs, lake_bucket="given", state_machine="sm")
+    assert (given.lake_bucket(), given.state_machine()) == ("given", "sm")
+    assert reads == []
+
+
+def test_ensure_staged_does_nothing_for_what_stage_staged(tmp_path):
+    deployment, reads, said = _deployment(tmp_path, {})
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "lambda.zip").write_bytes(b"zip")
+    marker = deployment.settings.staged_marker("dev")
+    marker.parent.mkdir(parents=True)
+    marker.write_text(deployment.fingerprint())
+
+    deployment.ensure_staged()
+
+    assert reads == []
+    assert said == [
+        f"ensure-staged: image t1 and {tmp_path / 'dist'}/ were staged for 'dev' before apply: "
+        "nothing to do"
+    ]
+
+
+def test_verbs_that_need_an_environment_say_so(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["deploy", "stage"])
+    assert "ENV" in capsys.readouterr().err
+    assert cli.main(["deploy", "smoke"]) == 1
+    assert capsys.readouterr().err == (
+        "ipeacast: error: 'smoke' needs an environment (ENV) or --state-machine\n"
+    )

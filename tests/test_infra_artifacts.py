@@ -13,7 +13,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from ipeacast.deploy.aws import collect_artifacts
+from ipeacast.deploy.artifacts import collect_artifacts
 from ipeacast.deploy.packaging import GLUE_WHEELS_FILE, read_pinned_wheels
 
 FIXTURES = Path(__file__).resolve().parents[1] / "infra" / "stack" / "tests" / "fixtures"

@@ -208,7 +208,7 @@ def test_with_up_to_date_stamps_the_deploy_verbs_run_under_the_guard(venv):
     assert quiet.returncode == 0, quiet.stderr
     dry = make("-n", "smoke", f"VENV={venv}", "IPEACAST_NO_INSTALL=1")
     assert dry.returncode == 0, dry.stderr
-    assert dry.stdout.splitlines() == ["bash scripts/deploy.sh smoke dev"]
+    assert dry.stdout.splitlines() == [f"{venv}/bin/ipeacast deploy smoke dev"]
     assert list(venv.iterdir()) == [deploy_stamp]
 
 

@@ -28,12 +28,15 @@ def test_the_rehearsal_passes(rehearsal):
 
 def test_the_rehearsal_runs_the_workflows_verbs_in_the_workflows_order(rehearsal):
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())
+    release = rehearsal_module.recipe_verbs()["release"]  # the apply recipe, verb by verb
     expected = []
     for job in ("build", "dev"):
         for step in workflow["jobs"][job]["steps"]:
             if step.get("run", "").startswith("make "):
-                expected += [w for w in step["run"].split()[1:] if "=" not in w]
+                words = [w for w in step["run"].split()[1:] if "=" not in w]
+                expected += [v for w in words for v in (release if w == "release" else [w])]
     assert expected[0] == "package" and expected[-1] == "smoke"
+    assert expected.index("stage") < expected.index("apply") < expected.index("ensure-staged")
     assert rehearsal.report["workflow_verbs"] == expected
     ran = [s["name"] for s in rehearsal.report["steps"]]
     assert [name for name in ran if name in expected] == expected
@@ -57,6 +60,15 @@ def test_workflow_verbs_reads_make_steps_of_the_given_jobs(tmp_path):
     path = tmp_path / "w.yml"
     path.write_text(yaml.safe_dump(workflow))
     assert rehearsal_module.workflow_verbs(path) == ["package", "a", "b", "c"]
+
+
+def test_workflow_verbs_replay_make_release_as_the_makefiles_release_verbs(tmp_path):
+    workflow = {"jobs": {"dev": {"steps": [{"run": "make plan"}, {"run": "make release"}]}}}
+    path = tmp_path / "w.yml"
+    path.write_text(yaml.safe_dump(workflow))
+    release = ["stage", "apply", "ensure-staged", "smoke"]
+    assert rehearsal_module.recipe_verbs() == {"release": release}
+    assert rehearsal_module.workflow_verbs(path, ("dev",)) == ["plan", *release]
 
 
 def test_workflow_steps_marks_the_aws_login(tmp_path):

@@ -81,6 +81,28 @@ def runs_make(job: dict, target: str) -> bool:
     return any(re.search(rf"\bmake\b[^\n]*\b{target}\b", r) for r in runs(job))
 
 
+def release_verbs() -> list[str]:
+    """What `make release` runs, in order (the Makefile's RELEASE_VERBS)."""
+    match = re.search(r"^RELEASE_VERBS := (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert match, "the Makefile defines RELEASE_VERBS"
+    return match.group(1).split()
+
+
+def applies(job: dict) -> bool:
+    """The job applies a plan: `make apply`, or `make release` (which runs apply)."""
+    return runs_make(job, "apply") or runs_make(job, "release")
+
+
+def job_verbs(job: dict) -> list[str]:
+    """The make verbs of a job's steps in order, `release` replaced by what it runs."""
+    return [
+        verb
+        for command in runs(job)
+        for word in make_verbs(command)
+        for verb in (release_verbs() if word == "release" else [word])
+    ]
+
+
 # --------------------------------------------------------------------------- triggers
 
 
@@ -112,15 +134,50 @@ def test_deploy_goes_build_then_dev_then_prod():
     assert {"build", "dev", "plan-prod"} <= ancestors(jobs, "prod")
     for env in ("dev", "prod"):
         job = jobs[env]
-        steps = [st for st in job["steps"] if str(st.get("run", "")).startswith("make")]
-        order = [st["run"] for st in steps]
+        # one apply recipe: both jobs end with `make release`
+        assert runs(job)[-1] == "make release"
+        order = job_verbs(job)
         # staged before apply (skipped only before an environment's first apply), then pushed and
         # uploaded after apply when stage could not, so a brand-new environment needs no manual
         # step (tests/test_deploy.py runs both verbs)
-        assert order.index("make stage") < order.index("make apply")
-        assert order.index("make apply") < order.index("make ensure-staged")
-        assert order[-1] == "make smoke"
+        assert order.index("stage") < order.index("apply") < order.index("ensure-staged")
+        assert order[-1] == "smoke"
+        assert order.count("apply") == 1
         assert not any(st.get("continue-on-error") for st in job["steps"])
+    assert job_verbs(jobs["dev"]).index("plan") < job_verbs(jobs["dev"]).index("apply")
+
+
+def test_every_apply_is_the_one_release_recipe():
+    # deploy.yml's dev and prod jobs and dispatch.yml's apply job apply through `make release`
+    # and never list its verbs themselves.
+    found = []
+    for name in EXPECTED:
+        for job_name, job in load(name)["jobs"].items():
+            if applies(job):
+                found.append((name, job_name))
+                assert runs_make(job, "release"), f"{name}/{job_name}"
+                for verb in release_verbs():
+                    assert not runs_make(job, verb), f"{name}/{job_name} runs make {verb} itself"
+    assert sorted(found) == [("deploy", "dev"), ("deploy", "prod"), ("dispatch", "apply")]
+
+
+def test_make_release_runs_stage_apply_ensure_staged_smoke_in_order(tmp_path):
+    assert release_verbs() == ["stage", "apply", "ensure-staged", "smoke"]
+    venv = tmp_path / "venv"
+    out = subprocess.run(
+        ["make", "-n", "release", "ENV=prod", "IMAGE_TAG=abc", f"VENV={venv}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    ran = [line for line in out.splitlines() if "ipeacast deploy" in line or "tf.sh" in line]
+    assert ran == [
+        f"{venv}/bin/ipeacast deploy stage prod",
+        "bash scripts/tf.sh apply prod",
+        f"{venv}/bin/ipeacast deploy ensure-staged prod",
+        f"{venv}/bin/ipeacast deploy smoke prod",
+    ]
 
 
 def test_prod_applies_the_saved_plan_shown_for_approval():
@@ -135,7 +192,7 @@ def test_prod_applies_the_saved_plan_shown_for_approval():
         s["with"]["name"] for s in prod["steps"] if "download-artifact" in s.get("uses", "")
     ]
     assert "tfplan-prod" in downloaded
-    assert runs_make(prod, "apply")
+    assert applies(prod)
     assert not runs_make(prod, "plan")  # never a fresh plan behind the approval
 
 
@@ -255,7 +312,7 @@ def test_applies_share_one_group_per_environment_and_are_never_cancelled():
     groups = {}
     for name in EXPECTED:
         for job_name, job in load(name)["jobs"].items():
-            if not runs_make(job, "apply"):
+            if not applies(job):
                 continue
             concurrency = job.get("concurrency")
             assert concurrency, f"{name}/{job_name} applies without a concurrency group"
@@ -275,13 +332,13 @@ def test_only_applies_join_the_state_groups():
         for job_name, job in load(name)["jobs"].items():
             group = (job.get("concurrency") or {}).get("group", "")
             if "tfstate" in group:
-                assert runs_make(job, "apply"), f"{name}/{job_name}"
+                assert applies(job), f"{name}/{job_name}"
 
 
 # --------------------------------------------------------------------------- Makefile and tf.sh
 
 
-def test_make_targets_call_the_scripts():
+def test_make_targets_call_the_scripts_and_the_cli():
     out = subprocess.run(
         ["make", "-n", "plan", "apply", "drift", "ENV=prod", "IMAGE_TAG=abc"],
         cwd=ROOT,
@@ -299,8 +356,8 @@ def test_make_targets_call_the_scripts():
         text=True,
         check=True,
     ).stdout
-    assert "bash scripts/deploy.sh stage prod" in out
-    assert "bash scripts/deploy.sh ensure-staged prod" in out
+    assert ".venv/bin/ipeacast deploy stage prod" in out
+    assert ".venv/bin/ipeacast deploy ensure-staged prod" in out
 
 
 def test_package_and_deploy_verbs_do_not_install_the_dev_extras(tmp_path):
@@ -318,11 +375,23 @@ def test_package_and_deploy_verbs_do_not_install_the_dev_extras(tmp_path):
     package = dry("package")
     assert "PYTHONPATH=src python3.11 -m ipeacast.deploy.packaging dist" in package
     assert "pip install" not in package and "venv" not in package
-    for verb in ("push-image", "stage", "ensure-staged", "image-uri", "upload-artifacts", "smoke"):
+    for verb in (
+        "image",
+        "save-image",
+        "load-image",
+        "push-image",
+        "stage",
+        "ensure-staged",
+        "image-uri",
+        "upload-artifacts",
+        "smoke",
+        "run-pipeline",
+    ):
         out = dry(verb)
         assert "--no-build-isolation -r requirements/deploy.lock\n" in out, verb
         assert "dev.lock" not in out and "[dev]" not in out, verb
-        assert f"bash scripts/deploy.sh {verb} dev" in out, verb
+        env = "" if verb in ("image", "save-image", "load-image") else " dev"
+        assert f"{tmp_path / 'venv'}/bin/ipeacast deploy {verb}{env}\n" in out, verb
     # run and test need it all
     assert "--no-build-isolation -r requirements/dev.lock\n" in dry("run")
     assert "--no-build-isolation -r requirements/dev.lock\n" in dry("pytest")
@@ -560,7 +629,7 @@ def test_stage_skips_only_an_environment_that_was_never_applied(tf_env):
 
     def stage() -> subprocess.CompletedProcess:
         return subprocess.run(
-            ["bash", "scripts/deploy.sh", "stage", "dev"],
+            [str(Path(sys.executable).parent / "ipeacast"), "deploy", "stage", "dev"],
             cwd=ROOT,
             env={**env, "IMAGE_TAG": "aaa"},
             capture_output=True,
@@ -582,6 +651,19 @@ def test_stage_skips_only_an_environment_that_was_never_applied(tf_env):
 
 # Make verbs that install (a virtualenv, npm packages, Terraform providers): never after a login.
 INSTALLING_VERBS = {"setup", "deploy-setup", "node-setup", "providers", "lock", "iam-scan-setup"}
+TERRAFORM_VERBS = {
+    "plan",
+    "apply",
+    "drift",
+    "release",
+    "stage",
+    "ensure-staged",
+    "push-image",
+    "image-uri",
+    "upload-artifacts",
+    "smoke",
+    "run-pipeline",
+}
 INSTALL_COMMAND = re.compile(
     r"\b(pip3?|uv|npm|npx|yarn|apt-get|apt|brew|curl|wget|gem|go\s+install)\b|terraform\s+init"
 )
@@ -645,7 +727,8 @@ def test_no_step_after_the_aws_login_installs_anything():
                         f"{where}: make {verb} needs {sorted(missing)}, which no step ran "
                         "before the AWS login"
                     )
-                    terraform = verb in {"plan", "apply", "drift", "stage", "ensure-staged"}
+                    # Terraform itself, or ENV's Terraform outputs (scripts/tf.sh outputs)
+                    terraform = verb in TERRAFORM_VERBS
                     assert not terraform or "providers" in installed, (
                         f"{where}: make {verb} runs Terraform, but no step ran "
                         "`make providers` before the AWS login"

@@ -1,8 +1,9 @@
 """`docker` and `aws ecr get-login-password` for the deploy rehearsal (no Docker engine here).
 
-`scripts/deploy.sh` builds, saves, loads, tags and pushes the training image with the docker CLI
-and logs in with `aws ecr get-login-password`. The rehearsal puts `tests/support/bin/docker` and
-`tests/support/bin/aws` first on PATH; both run this module, so the deploy verbs run unchanged.
+`ipeacast deploy` (make image, push-image, ...) builds, saves, loads, tags and pushes the
+training image with the docker CLI and logs in with `aws ecr get-login-password`. The rehearsal
+puts `tests/support/bin/docker` and `tests/support/bin/aws` first on PATH; both run this module,
+so the deploy verbs run unchanged.
 
 An image here is a folder: `config.json` (Cmd, Env, Labels, as `docker image inspect` has them)
 and `rootfs/`, built the way our Dockerfile builds the real one:
@@ -312,7 +313,8 @@ def docker(argv: list[str]) -> int:
 
 
 def aws(argv: list[str]) -> int:
-    """Only `aws ecr get-login-password [--region R]`: the one AWS CLI call deploy.sh makes."""
+    """Only `aws ecr get-login-password [--region R]`: the one AWS CLI call the deploy verbs make
+    (`ipeacast deploy push-image`)."""
     p = argparse.ArgumentParser(prog="aws")
     p.add_argument("service", choices=["ecr"])
     p.add_argument("operation", choices=["get-login-password"])

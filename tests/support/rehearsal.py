@@ -6,9 +6,11 @@
 Runs, in this order, against the emulator of `support.emulator` (moto server on 127.0.0.1):
   package                  `make package`                                (workflow job build)
   bootstrap                `terraform apply` of infra/bootstrap (local state, as documented)
-  image, save-image, load-image, stage, plan, plan-summary, apply, ensure-staged, smoke
+  image, save-image, load-image, plan, plan-summary, stage, apply, ensure-staged, smoke
                            `make <verb> ENV=dev`, the steps of .github/workflows/deploy.yml's
-                           build and dev jobs, read from the workflow (`workflow_verbs`)
+                           build and dev jobs, read from the workflow (`workflow_verbs`); its
+                           `make release` is replayed as the verbs of the Makefile's
+                           RELEASE_VERBS (stage apply ensure-staged smoke), one by one
   second-plan              `make drift ENV=dev`: must report no changes
   iam-dump                 GetAccountAuthorizationDetails -> iam-authorization-details.json
   faults                   with --expect-faults: each fault injected, `make smoke` must fail at
@@ -52,6 +54,7 @@ from .emulator import ACCOUNT, REGION, Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
+MAKEFILE = ROOT / "Makefile"
 SERIES = "EIA366_PBRENT366"
 ENV = "dev"
 FAULTS = {  # fault -> the state that must fail
@@ -86,6 +89,15 @@ class RehearsalFailed(Exception):
 LOGIN = "(aws-login)"
 
 
+def recipe_verbs(makefile: Path = MAKEFILE) -> dict[str, list[str]]:
+    """Make targets that only run other verbs, and those verbs in order: `release` is
+    `RELEASE_VERBS` (its recipe runs `$(MAKE) <verb>` for each)."""
+    match = re.search(r"^RELEASE_VERBS := (.+)$", makefile.read_text(), re.MULTILINE)
+    if match is None:
+        raise RehearsalFailed(f"no RELEASE_VERBS in {makefile}")
+    return {"release": match.group(1).split()}
+
+
 def workflow_verbs(path: Path = WORKFLOW, jobs: tuple[str, ...] = ("build", ENV)) -> list[str]:
     """The make verbs of the workflow's jobs, in order (`run: make a b` gives a, b)."""
     return [verb for verb in workflow_steps(path, jobs) if verb != LOGIN]
@@ -93,8 +105,10 @@ def workflow_verbs(path: Path = WORKFLOW, jobs: tuple[str, ...] = ("build", ENV)
 
 def workflow_steps(path: Path = WORKFLOW, jobs: tuple[str, ...] = ("build", ENV)) -> list[str]:
     """workflow_verbs, with LOGIN where a job assumes its AWS role (the aws-login action): the
-    verbs after it run with IPEACAST_NO_INSTALL=1, as the action sets it in CI."""
+    verbs after it run with IPEACAST_NO_INSTALL=1, as the action sets it in CI. A verb that
+    only runs other verbs (`release`) is replaced by them, so each is a step of its own."""
     workflow = yaml.safe_load(path.read_text())
+    recipes = recipe_verbs()
     verbs: list[str] = []
     for job in jobs:
         for step in workflow["jobs"][job]["steps"]:
@@ -104,7 +118,9 @@ def workflow_steps(path: Path = WORKFLOW, jobs: tuple[str, ...] = ("build", ENV)
             for line in command.splitlines():
                 words = line.split()
                 if words[:1] == ["make"]:
-                    verbs += [w for w in words[1:] if "=" not in w and not w.startswith("-")]
+                    for word in words[1:]:
+                        if "=" not in word and not word.startswith("-"):
+                            verbs += recipes.get(word, [word])
     return verbs
 
 
