@@ -44,6 +44,7 @@ def start(lake: Path, source: str, run_id: str) -> tuple[subprocess.Popen, list[
         stderr=subprocess.DEVNULL,
         text=True,
         cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},  # each `[step] ...` line as it is printed
         start_new_session=True,
     )
     lines: list[str] = []

@@ -9,7 +9,10 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from pyspark import SparkContext
 from pyspark.sql import SparkSession
+
+from ipeacast.core.errors import StorageError
 
 # Local mode only: small shuffles (one local run handles one to a few thousand series). On Glue,
 # the job's own configuration decides instead.
@@ -91,8 +94,6 @@ def java_root_cause(exc: BaseException) -> str | None:
 @contextlib.contextmanager
 def spark_errors(doing: str) -> Iterator[None]:
     """Turn a Java failure inside the block into a StorageError: `doing` and the root cause."""
-    from ipeacast.core.errors import StorageError
-
     try:
         yield
     except Exception as exc:
@@ -122,8 +123,6 @@ def stop_spark(spark: SparkSession, timeout: float = 60.0) -> None:
     The JVM PySpark launches (`PythonGatewayServer`) exits when its standard input closes; the
     gateway's connections are shut first, so no Py4J thread talks to a JVM that is going away.
     """
-    from pyspark import SparkContext
-
     spark.stop()
     gateway = SparkContext._gateway
     if gateway is None:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipeacast.core.errors import TrainingError
+from ipeacast.core.errors import ConfigError, TrainingError
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,6 @@ class ModelConfig:
     backtest_start: str | None = None  # "YYYY-MM": first backtest origin (default: first possible)
 
     def __post_init__(self) -> None:
-        from ipeacast.core.errors import ConfigError
-
         if not 1 <= self.horizons <= 24:
             raise ConfigError(f"horizons must be 1..24, got {self.horizons}")
         unknown = [f for f in self.features if f not in FEATURE_REFERENCES]
@@ -229,7 +227,7 @@ class GapRidge:
             rows = self.training_rows(data, origin, h)
             X = data.X[rows]
             y = (data.avg[rows + h] - data.last[rows]) / data.scale[rows]
-            if sklearn:
+            if sklearn:  # imported here: the backtest's fits need numpy only (a second saved)
                 from sklearn.linear_model import Ridge
 
                 est = Ridge(alpha=self.alpha, fit_intercept=False, solver="cholesky").fit(X, y)
