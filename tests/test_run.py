@@ -115,9 +115,18 @@ def test_a_run_built_directly_is_validated_too():
         Run("S", "bad id", date(2026, 11, 26))
 
 
-def test_every_staged_write_stages_under_its_zones_staging_folder():
-    a = lake.staging("s3://b/smoke", "predictions", "2026-11-26")
-    b = lake.staging("s3://b/smoke", "predictions", "2026-11-26")
-    assert a.startswith("s3://b/smoke/predictions/_staging/2026-11-26-") and a != b
+def test_every_staged_write_stages_in_its_partitions_staging_scope():
+    a = lake.staging("s3://b/smoke", "predictions", "2026-11-26", "S1")
+    b = lake.staging("s3://b/smoke", "predictions", "2026-11-26", "S1")
+    scope = "s3://b/smoke/predictions/_staging/series=S1/run_date=2026-11-26"
+    assert lake.staging_scope("s3://b/smoke", "predictions", "2026-11-26", "S1") == scope
+    assert a.startswith(scope + "/") and b.startswith(scope + "/") and a != b
+    # a write of many series at once stages in the run date's scope
+    assert lake.staging("l", "final", "2026-11-26").startswith(
+        "l/final/_staging/run_date=2026-11-26/"
+    )
     with pytest.raises(ValueError, match="unknown lake zone"):
         lake.staging("l", "tmp", "2026-11-26")
+    assert lake.model_run("l", "S1", "2026-11-26", "r-1") == (
+        "l/models/series=S1/run_date=2026-11-26/run_id=r-1"
+    )

@@ -8,7 +8,6 @@ calls. Only the report (reports/) is local.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import tempfile
 import time
@@ -17,14 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar
 
-import pandas as pd
-
 from ipeacast.aws import publish
 from ipeacast.core import lake, storage
 from ipeacast.core.run_lock import run_lock
 from ipeacast.etl.spark import spark_session
 from ipeacast.etl.steps import StepConfig, extract_step, load_step, transform_step
 from ipeacast.ml import report
+from ipeacast.ml.frames import read_parquet
 from ipeacast.ml.local_training import train_local
 
 T = TypeVar("T")
@@ -37,14 +35,17 @@ def train_step(cfg: StepConfig, work_dir: str) -> dict:
     """Run the training entry point in-process, through the SageMaker directory contract."""
     run = cfg.run
     final = lake.partition(run.lake, "final", run.series, run.run_date)
-    return {"model_dir": str(train_local(final, work_dir, run.to_hyperparameters()))}
+    # the forecasts published so far: the trainer scores them against the realised months
+    forecasts = lake.join(run.lake, "predictions", f"series={run.series}")
+    model_dir = train_local(final, work_dir, run.to_hyperparameters(), forecasts)
+    return {"model_dir": str(model_dir)}
 
 
 def publish_step(cfg: StepConfig, model_dir: str) -> dict:
     """Forecast + metrics to predictions/ and models/, then the report under reports/."""
     run = cfg.run
     published = publish.publish_forecast(model_dir, run.lake, run.series, run.run_date)
-    table = pd.read_parquet(lake.partition(run.lake, "final", run.series, run.run_date))
+    table = read_parquet(lake.partition(run.lake, "final", run.series, run.run_date))
     out_dir = lake.partition(run.lake, "reports", run.series, run.run_date)
     paths = report.write_report(model_dir, out_dir, table)
     return {
@@ -104,9 +105,7 @@ def summary_table(cfg: StepConfig) -> str:
     """The forecast, a staleness warning if any, and the backtest metrics per horizon."""
     run = cfg.run
     predictions = lake.partition(run.lake, "predictions", run.series, run.run_date)
-    rows = pd.read_parquet(
-        io.BytesIO(storage.read_bytes(lake.join(predictions, publish.FORECAST_FILE)))
-    )
+    rows = read_parquet(storage.read_bytes(lake.join(predictions, publish.FORECAST_FILE)))
     # the forecast names its run, whose folder holds the metrics (one unit: ipeacast.aws.publish)
     model_run = lake.model_run(run.lake, run.series, run.run_date, str(rows["run_id"].iloc[0]))
     metrics = json.loads(storage.read_bytes(lake.join(model_run, "metrics.json")))

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ipeacast.core import lake, storage
+from ipeacast.ml.frames import read_parquet
 
 log = logging.getLogger(__name__)
 
@@ -197,12 +198,8 @@ def write_report(
     """Write report.png and report.md for a trained model directory into out_dir (path or URI)."""
     model_dir = str(model_dir)
     metrics = json.loads(storage.read_bytes(lake.join(model_dir, "metrics.json")))
-    forecast = pd.read_parquet(
-        io.BytesIO(storage.read_bytes(lake.join(model_dir, "forecast.parquet")))
-    )
-    backtest = pd.read_parquet(
-        io.BytesIO(storage.read_bytes(lake.join(model_dir, "backtest.parquet")))
-    )
+    forecast = read_parquet(storage.read_bytes(lake.join(model_dir, "forecast.parquet")))
+    backtest = read_parquet(storage.read_bytes(lake.join(model_dir, "backtest.parquet")))
     title = f"{metrics.get('series', '')} — origin {metrics.get('origin_date', '')}"
     png = render_png(forecast, backtest, _history(table, backtest), title)
     md = markdown_summary(metrics, forecast)
