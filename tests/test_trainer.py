@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -173,3 +174,37 @@ def test_training_needs_only_what_the_image_installs(tmp_path, final_partition):
         if name in {"numpy", "pandas", "pyarrow", "scikit-learn", "skops"}:
             assert pins.get(name) == version, f"{name}: image {pins.get(name)} != {version}"
     assert not {"boto3", "requests", "ipeadatapy", "pyspark"} & set(pins)
+
+
+def test_earlier_forecasts_are_scored_and_published_as_the_accuracy_table(
+    tmp_path, final_partition
+):
+    from model_artifacts import forecast_frame
+
+    from ipeacast.aws.publish import publish_forecast
+    from ipeacast.ml.frames import read_parquet
+
+    table = monthly_fixture()
+    months = pd.to_datetime(table.loc[table["complete"].astype(bool), "month"])
+    # a forecast published at an earlier run, from an origin whose six target months are complete
+    earlier = forecast_frame("TEST_SERIES", "2019-01-15", "r-earlier")
+    origin = months.iloc[-10]
+    earlier["origin_date"] = (origin + pd.offsets.MonthEnd(0)).date()
+    earlier["target_month"] = [(origin + pd.DateOffset(months=h)).date() for h in range(1, 7)]
+    part = tmp_path / "lake" / "predictions" / "series=TEST_SERIES" / "run_date=2019-01-15"
+    part.mkdir(parents=True)
+    earlier.to_parquet(part / "forecast.parquet", index=False)
+
+    forecasts = tmp_path / "lake" / "predictions" / "series=TEST_SERIES"
+    base = prepare_local_tree(tmp_path / "ml", final_partition, HP, forecasts)
+    assert main(["--base-dir", str(base), "--quiet"]) == 0
+    scored = read_parquet(base / "model" / "accuracy.parquet")
+    assert list(scored["horizon"]) == [1, 2, 3, 4, 5, 6]
+    assert set(scored["forecast_run_id"]) == {"r-earlier"}
+    assert set(scored["run_date"]) == {HP["run_date"]}  # the partition of the scoring run
+    metrics = json.loads((base / "model" / "metrics.json").read_text())
+    assert metrics["live"]["resolved"] == 6 and metrics["live"]["mae_ratio"] > 0
+
+    out = publish_forecast(base / "model", str(tmp_path / "lake"), "TEST_SERIES", HP["run_date"])
+    accuracy_part = Path(out["accuracy"])
+    assert [p.name for p in accuracy_part.iterdir()] == ["accuracy.parquet"]

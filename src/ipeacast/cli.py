@@ -1,6 +1,7 @@
 """`ipeacast` command line: parse arguments, call the library, report. Nothing else lives here.
 
 ipeacast run      the whole pipeline on this machine (ipeacast.pipeline)
+ipeacast show     the latest forecast in a lake, its run, and the realised accuracy so far
 ipeacast deploy   deployment tooling (ipeacast.deploy; in a source checkout only: the wheel
                   shipped to Glue and the training image leaves it out)
 """
@@ -13,7 +14,7 @@ import logging
 import sys
 
 from ipeacast.core.errors import ConfigError, IpeacastError
-from ipeacast.core.run import DEFAULT_LAKE, DEFAULT_SERIES, cli_flag
+from ipeacast.core.run import DEFAULT_LAKE, DEFAULT_SERIES, check_series, cli_flag
 
 DEPLOY_COMMANDS = "ipeacast.deploy.cli"
 
@@ -27,6 +28,21 @@ def register_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-date", help="partition date of this run (default: --as-of or today)")
     p.add_argument("--run-id", help="run id (default: derived from the run date and time)")
     p.set_defaults(func=_cmd_run)
+
+
+def register_show(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("show", help="the latest forecast, its run and the realised accuracy")
+    p.add_argument("--lake", default=DEFAULT_LAKE, help="data lake root: a folder or s3://bucket")
+    p.add_argument("--series", default=DEFAULT_SERIES, help="Ipeadata series code")
+    p.set_defaults(func=_cmd_show)
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from ipeacast.show import load, render
+
+    check_series(args.series, "series code (--series)")
+    print(render(load(args.lake, args.series), args.series))
+    return 0
 
 
 def config_from_args(args: argparse.Namespace):
@@ -75,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logs and tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
     register_run(sub)
+    register_show(sub)
     _register_deploy(sub)
     return parser
 

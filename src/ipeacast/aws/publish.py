@@ -33,6 +33,7 @@ from ipeacast.core.errors import StorageError, TrainingError
 log = logging.getLogger(__name__)
 
 FORECAST_FILE = "forecast.parquet"  # the one object of a predictions/ partition
+ACCURACY_FILE = "accuracy.parquet"  # the one object of an accuracy/ partition (when scored)
 # Declared once in schemas/predictions.json (also read by Terraform for the Glue table).
 PREDICTION_COLUMNS = tuple(schema.columns(schema.PREDICTIONS))
 PARTITION_COLUMNS = tuple(k["name"] for k in schema.load(schema.PREDICTIONS)["partition_keys"])
@@ -113,10 +114,12 @@ def publish_forecast(
        Bad outputs never replace anything.
     2. The run's model files (PUBLISHED_MODEL_FILES present in `model_dir`) are staged, then
        become `models/series=X/run_date=D/run_id=R/`, which nothing points at yet.
-    3. forecast.parquet is staged, then replaces the partition `predictions/series=X/run_date=D/`
+    3. accuracy.parquet (earlier forecasts scored, when the trainer had any) replaces the
+       partition `accuracy/series=X/run_date=D/` (one object).
+    4. forecast.parquet is staged, then replaces the partition `predictions/series=X/run_date=D/`
        (one object): the switch. Before it readers see the previous forecast and its run's model,
        after it the new ones; never a mix, never nothing.
-    4. Run folders other than this one and the KEEP_OTHER_RUNS newest others are deleted.
+    5. Run folders other than this one and the KEEP_OTHER_RUNS newest others are deleted.
     Staging follows `ipeacast.core.lake.staging`; what a crashed publish of this partition left
     there is removed first. `model_dir` is a local path or a URI.
     """
@@ -133,8 +136,14 @@ def publish_forecast(
         json.loads(metrics)
     except ValueError as exc:
         raise TrainingError(f"{model_dir}/metrics.json is not valid JSON: {exc}") from exc
+    scored = None
+    if storage.exists(lake.join(model_dir, ACCURACY_FILE)):
+        scored = storage.read_bytes(lake.join(model_dir, ACCURACY_FILE))
+        if len(scored) < 12 or scored[:4] != b"PAR1" or scored[-4:] != b"PAR1":
+            raise TrainingError(f"{model_dir}/{ACCURACY_FILE} is not a Parquet file")
 
     pred_target = lake.partition(lake_root, "predictions", series, run_date)
+    accuracy_target = lake.partition(lake_root, "accuracy", series, run_date)
     run_target = lake.model_run(lake_root, series, run_date, run_id)
     stages = {zone: lake.staging(lake_root, zone, run_date, series) for zone in _ZONES}
     for zone, stage in stages.items():  # a crashed publish's leftovers in this partition's scope
@@ -146,6 +155,9 @@ def publish_forecast(
                 data = metrics if name == "metrics.json" else storage.read_bytes(src)
                 storage.write_bytes(lake.join(stages["models"], name), data)
         storage.replace_prefix(stages["models"], run_target)
+        if scored is not None:
+            storage.write_bytes(lake.join(stages["accuracy"], ACCURACY_FILE), scored)
+            storage.replace_prefix(stages["accuracy"], accuracy_target)
         storage.write_bytes(lake.join(stages["predictions"], FORECAST_FILE), parquet)
         storage.replace_prefix(stages["predictions"], pred_target)  # the switch
     except Exception as exc:
@@ -155,10 +167,11 @@ def publish_forecast(
             _remove_stage(lake_root, zone, stage)
     _prune_runs(lake.partition(lake_root, "models", series, run_date), run_target)
     log.info("published %d forecast rows of run %s to %s", len(rows), run_id, pred_target)
-    return {"predictions": pred_target, "models": run_target, "run_id": run_id, "rows": len(rows)}
+    out = {"predictions": pred_target, "models": run_target, "run_id": run_id, "rows": len(rows)}
+    return out | ({"accuracy": accuracy_target} if scored is not None else {})
 
 
-_ZONES = ("models", "predictions")
+_ZONES = ("models", "accuracy", "predictions")
 
 
 def _remove_stage(lake_root: str, zone: str, stage: str) -> None:

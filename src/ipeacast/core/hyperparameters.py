@@ -17,6 +17,9 @@ from ipeacast.core.errors import ConfigError
 from ipeacast.core.run import DEFAULT_SERIES, RUN_FIELDS, Run, hyperparameter
 
 CHANNEL = "train"
+# Optional: the forecasts published earlier for the series (its predictions/ partitions), which
+# the trainer scores against the realised months of the train channel (ipeacast.ml.accuracy).
+FORECASTS_CHANNEL = "forecasts"
 
 
 def _int(name: str, text: str) -> int:

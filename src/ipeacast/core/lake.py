@@ -10,7 +10,7 @@ from ipeacast.core.uri import join
 
 __all__ = ["STAGING", "ZONES", "join", "model_run", "partition", "staging", "staging_scope"]
 
-ZONES = ("raw", "interim", "final", "models", "predictions", "artifacts", "reports")
+ZONES = ("raw", "interim", "final", "models", "predictions", "accuracy", "artifacts", "reports")
 # Staged writes live under `<zone>/_staging/`: the "_" makes Hive, Spark and Athena skip them.
 STAGING = "_staging"
 

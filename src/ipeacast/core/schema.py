@@ -12,6 +12,7 @@ from typing import Any
 
 FINAL_MONTHLY = "final_monthly"
 PREDICTIONS = "predictions"
+ACCURACY = "accuracy"
 
 
 @cache

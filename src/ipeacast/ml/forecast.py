@@ -47,6 +47,7 @@ from ipeacast.ml.model import (
 
 log = logging.getLogger(__name__)
 
+ACCURACY_FILE = "accuracy.parquet"  # written when the trainer had earlier forecasts to score
 MODEL_FILES = (
     "model.skops",
     "metrics.json",
@@ -68,6 +69,7 @@ class TrainingResult:
     bundle: dict[str, Any]
     features: dict[str, Any]
     versions: dict[str, str]
+    accuracy: pd.DataFrame | None = None  # earlier forecasts scored (ipeacast.ml.accuracy)
 
 
 def origin_date(month: date | datetime) -> date:
@@ -279,7 +281,16 @@ def write_outputs(result: TrainingResult, model_dir: str | Path) -> dict[str, st
     pq.write_table(table, out / "forecast.parquet")
     result.forecast.to_csv(out / "forecast.csv", index=False)
     result.backtest.to_parquet(out / "backtest.parquet", index=False)
-    return {name: str(out / name) for name in MODEL_FILES}
+    written = {name: str(out / name) for name in MODEL_FILES}
+    if result.accuracy is not None:
+        scored = result.accuracy.assign(
+            series=result.forecast["series"].iloc[0], run_date=result.forecast["run_date"].iloc[0]
+        )
+        declared = arrow_schema(schema.ACCURACY, partition_keys=True)
+        table = pa.Table.from_pandas(scored, schema=declared, preserve_index=False)
+        pq.write_table(table, out / ACCURACY_FILE)
+        written[ACCURACY_FILE] = str(out / ACCURACY_FILE)
+    return written
 
 
 def load_model(path: str | Path) -> dict[str, Any]:

@@ -14,17 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from ipeacast.core.errors import TrainingError
-from ipeacast.core.hyperparameters import CHANNEL
+from ipeacast.core.hyperparameters import CHANNEL, FORECASTS_CHANNEL
 from ipeacast.ml.trainer import main
 
 
 def prepare_local_tree(
-    base_dir: str | Path, channel_files_dir: str | Path, hyperparameters: Mapping[str, Any]
+    base_dir: str | Path,
+    channel_files_dir: str | Path,
+    hyperparameters: Mapping[str, Any],
+    forecasts_dir: str | Path | None = None,
 ) -> Path:
     """Lay out a SageMaker-style tree under base_dir for a local `train` run.
 
     Copies the Parquet files found under `channel_files_dir` (e.g. a local final partition) into
-    input/data/train/ and writes the hyperparameters as strings, as SageMaker would. Returns
+    input/data/train/ and writes the hyperparameters as strings, as SageMaker would. With
+    `forecasts_dir` (the series' predictions/ folder), its published forecasts become the
+    `forecasts` channel, keeping their paths as SageMaker does for an S3 prefix. Returns
     the base dir; `main(["--base-dir", str(base)])` then trains and writes base/model/.
     """
     base = Path(base_dir)
@@ -38,20 +43,32 @@ def prepare_local_tree(
         raise TrainingError(f"no Parquet file under {src} to use as the '{CHANNEL}' channel")
     for i, path in enumerate(files):
         shutil.copyfile(path, channel / f"part-{i:05d}-{path.name}")
+    if forecasts_dir is not None and Path(forecasts_dir).is_dir():
+        src_forecasts = Path(forecasts_dir)
+        for path in sorted(src_forecasts.rglob("*.parquet")):
+            rel = path.relative_to(src_forecasts)
+            if any(part.startswith((".", "_")) for part in rel.parts):
+                continue  # staging, and a replaced version kept for its readers
+            target = base / "input" / "data" / FORECASTS_CHANNEL / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
     hp = {str(k): str(v) for k, v in hyperparameters.items()}
     (config / "hyperparameters.json").write_text(json.dumps(hp, indent=2, sort_keys=True))
     return base
 
 
 def train_local(
-    channel_files_dir: str | Path, base_dir: str | Path, hyperparameters: Mapping[str, Any]
+    channel_files_dir: str | Path,
+    base_dir: str | Path,
+    hyperparameters: Mapping[str, Any],
+    forecasts_dir: str | Path | None = None,
 ) -> Path:
     """Run the trainer in-process through the SageMaker contract; return the model directory.
 
     Lays out the tree (prepare_local_tree), runs `main`, and turns a failure into a
     TrainingError carrying the reason the trainer wrote to output/failure.
     """
-    base = prepare_local_tree(base_dir, channel_files_dir, hyperparameters)
+    base = prepare_local_tree(base_dir, channel_files_dir, hyperparameters, forecasts_dir)
     code = main(["--base-dir", str(base), "--quiet"])
     if code != 0:
         failure = base / "output" / "failure"

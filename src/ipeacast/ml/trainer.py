@@ -27,9 +27,11 @@ import pandas as pd
 
 from ipeacast.core import hyperparameters
 from ipeacast.core.errors import ConfigError, IpeacastError, TrainingError
-from ipeacast.core.hyperparameters import CHANNEL
+from ipeacast.core.hyperparameters import CHANNEL, FORECASTS_CHANNEL
 from ipeacast.core.run import Run
+from ipeacast.ml import accuracy
 from ipeacast.ml.forecast import train_and_forecast, write_outputs
+from ipeacast.ml.frames import read_parquet
 from ipeacast.ml.model import REQUIRED_COLUMNS, ModelConfig
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def read_channel(channel_dir: Path) -> pd.DataFrame:
     frames = []
     for path in files:
         try:
-            frames.append(pd.read_parquet(path))
+            frames.append(read_parquet(path))
         except Exception as exc:
             raise TrainingError(f"cannot read {path}: {exc}") from exc
     table = pd.concat(frames, ignore_index=True)
@@ -68,6 +70,25 @@ def read_channel(channel_dir: Path) -> pd.DataFrame:
     if table.empty:
         raise TrainingError(f"input channel '{CHANNEL}' at {channel_dir} has no rows")
     return table
+
+
+def read_forecasts(channel_dir: Path) -> pd.DataFrame | None:
+    """The earlier published forecasts (the optional `forecasts` channel: predictions/
+    partitions of the series, each row with its run_date), or None without the channel."""
+    if not channel_dir.is_dir():
+        return None
+    files = sorted(p for p in channel_dir.rglob("*.parquet") if not p.name.startswith((".", "_")))
+    if not files:
+        return None
+    try:
+        frames = [read_parquet(path) for path in files]
+    except Exception as exc:
+        raise TrainingError(f"cannot read the '{FORECASTS_CHANNEL}' channel: {exc}") from exc
+    earlier = pd.concat(frames, ignore_index=True)
+    missing = [c for c in ("origin_date", "horizon", "run_date", "run_id") if c not in earlier]
+    if missing:
+        raise TrainingError(f"input channel '{FORECASTS_CHANNEL}' lacks column(s) {missing}")
+    return earlier
 
 
 def base_dir_from(args_base: str | None) -> Path:
@@ -86,10 +107,14 @@ def run(base: Path) -> dict[str, Any]:
             raise ConfigError(f"{hp_path} is not valid JSON: {exc}") from None
     pipeline_run, cfg = parse_hyperparameters(raw)
     table = read_channel(base / "input" / "data" / CHANNEL)
+    earlier = read_forecasts(base / "input" / "data" / FORECASTS_CHANNEL)
     t1 = time.perf_counter()
     result = train_and_forecast(
         table, cfg, pipeline_run.series, pipeline_run.run_id, pipeline_run.run_date.isoformat()
     )
+    if earlier is not None:
+        result.accuracy = accuracy.score(earlier, table)
+        result.metrics["live"] = accuracy.live_summary(result.accuracy)
     t2 = time.perf_counter()
     write_outputs(result, base / "model")
     t3 = time.perf_counter()
