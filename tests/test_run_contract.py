@@ -12,24 +12,13 @@ import boto3
 import pytest
 from moto import mock_aws
 from support import moto_patches
-from support.state_machine import TEMPLATE_VARIABLES, render_definition
+from support.state_machine import RUN_STATES, TEMPLATE_VARIABLES, render_definition
 
 from ipeacast.core.errors import ConfigError
 from ipeacast.core.run import LAKE_PREFIXES, Run
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/ipeacast-test-sfn"
-# The run states of the deployed definition, up to the first step; the first step (Extract)
-# becomes "accepted", RejectInput "rejected".
-RUN_STATES = (
-    "ResolveRun",
-    "DefaultRun",
-    "MergeRunInput",
-    "KeepRunFields",
-    "CheckInput",
-    "CheckLakePrefix",
-)
-
 TABLE = [
     # defaults: run date and run id from the start time, the real lake
     {"series": "S1"},
@@ -66,6 +55,7 @@ def _python(execution_input: dict, start) -> dict | None:
 
 @pytest.fixture(scope="module")
 def machine():
+    # the deployed definition's run states; its first step (Extract) becomes "accepted"
     states = render_definition(dict.fromkeys(TEMPLATE_VARIABLES, "x"))["States"]
     definition = {
         "StartAt": RUN_STATES[0],

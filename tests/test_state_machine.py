@@ -28,6 +28,7 @@ from moto.glue.models import glue_backends
 from moto.moto_api import state_manager
 from support import moto_patches
 from support.state_machine import (
+    RUN_STATES,
     TEMPLATE_VARIABLES,
     default_template_path,
     render,
@@ -52,12 +53,7 @@ VARIABLES = {
     "failure_topic_arn": "arn:aws:sns:us-east-1:123456789012:ipeacast-test-failures",
 }
 HAPPY_PATH = [
-    "ResolveRun",
-    "DefaultRun",
-    "MergeRunInput",
-    "KeepRunFields",
-    "CheckInput",
-    "CheckLakePrefix",
+    *RUN_STATES,
     "Extract",
     "Transform",
     "Load",

@@ -27,6 +27,16 @@ TEMPLATE_VARIABLES = (
     "failure_topic_arn",
 )
 
+# The states that fix and check the run, from the start to the first step (Extract).
+RUN_STATES = (
+    "ResolveRun",
+    "DefaultRun",
+    "MergeRunInput",
+    "KeepRunFields",
+    "CheckInput",
+    "CheckLakePrefix",
+)
+
 TEMPLATE_RELATIVE_PATH = Path("infra/modules/orchestration/state_machine.asl.json.tftpl")
 
 # One token at a time, left to right, as HCL's template scanner does: escapes first.
