@@ -10,6 +10,9 @@ EIA daily series, each a CSV with columns `date,price_usd` (business days):
 
 Both are public domain (EIA), e.g. from the `datasets/oil-prices` data package. Put them in one
 folder and `export IPEACAST_DATA_DIR=/path/to/it`, or pass `--source`/`--data` explicitly.
+Without `IPEACAST_DATA_DIR`, Brent is the repository's own snapshot (`data/brent-daily.csv`, the
+same EIA series to 2026-02-09; data/README.md), so the Brent-only benchmarks run from a fresh
+clone; WTI has no snapshot here.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 DATA_ENV = "IPEACAST_DATA_DIR"
 BRENT = "brent-daily-eia.csv"
 WTI = "wti-daily-eia.csv"
+SNAPSHOTS = {BRENT: Path(__file__).resolve().parents[1] / "data" / "brent-daily.csv"}
 
 
 def data_dir() -> Path:
@@ -34,6 +38,8 @@ def data_dir() -> Path:
 
 
 def data_file(name: str) -> Path:
+    if not os.environ.get(DATA_ENV) and name in SNAPSHOTS:
+        return SNAPSHOTS[name]
     path = data_dir() / name
     if not path.is_file():
         raise SystemExit(f"{path} not found (see benchmarks/reference_data.py)")

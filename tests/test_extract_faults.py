@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from support.ipeadata_faults import FaultyIpeadata
 
+import ipeacast.pipeline  # noqa: F401  (imported now: the timed runs measure the fetch, not imports)
 from ipeacast import cli
 from ipeacast.core.errors import ConfigError
 from ipeacast.etl.extract import HttpPolicy, ipeadata_base
@@ -49,10 +50,15 @@ def files_under(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
+ROOT = Path(__file__).resolve().parents[1]
+OFFLINE = "run offline with the snapshot in this repository: make run SOURCE=data/brent-daily.csv"
+
+
 @pytest.mark.parametrize("mode", sorted(FAULTS))
 def test_a_misbehaving_ipeadata_gives_one_clear_error_in_time_and_stores_nothing(
-    ipeadata, mode, tmp_path, capsys
+    ipeadata, mode, tmp_path, capsys, monkeypatch
 ):
+    monkeypatch.chdir(ROOT)  # where `make run` runs
     ipeadata.mode = mode
     lake = tmp_path / "lake"
     expected, calls = FAULTS[mode]
@@ -68,6 +74,8 @@ def test_a_misbehaving_ipeadata_gives_one_clear_error_in_time_and_stores_nothing
     assert err[0].startswith(f"ipeacast: error: cannot extract series {SERIES} from ")
     assert f"{ipeadata.url}/ValoresSerie(SERCODIGO='{SERIES}')" in err[0]
     assert expected in err[0], err[0]
+    # an unreachable service (the retried faults) names the command that works without it
+    assert err[0].endswith(f"; {OFFLINE}") == (calls == 3), err[0]
     assert ipeadata.values_calls == calls
     # one call failed (the metadata call answered at once); 1 s of slack for the machine
     assert elapsed <= bound + 1.0, (elapsed, bound)
@@ -109,3 +117,41 @@ def test_without_configuration_the_real_ipeadata_is_called():
     assert ipeadata_base({"IPEACAST_IPEADATA_URL": "http://mirror:8080/odata/"}) == (
         "http://mirror:8080/odata/"
     )
+
+
+def test_the_offline_hint_names_a_file_for_a_series_without_a_snapshot(tmp_path):
+    assert cli.offline_hint(SERIES, ROOT / "data" / "brent-daily.csv").endswith(
+        f"make run SOURCE={ROOT / 'data' / 'brent-daily.csv'}"
+    )
+    without = cli.offline_hint(SERIES, tmp_path / "missing.csv")
+    assert "brent-daily" not in without and f"make run SERIES={SERIES} SOURCE=FILE" in without
+    assert "make run SERIES=EIA366_PWTI366 SOURCE=FILE" in cli.offline_hint("EIA366_PWTI366")
+
+
+def test_the_offline_command_runs_the_whole_pipeline_on_the_shipped_snapshot(tmp_path):
+    """What the hint names, run as a user runs it from a checkout (CI: a fresh clone)."""
+    import os
+    import subprocess
+
+    from ipeacast.core import lake as lake_paths
+    from ipeacast.ml.frames import read_parquet
+
+    command = OFFLINE.rsplit(": ", 1)[1].split()
+    assert command[:2] == ["make", "run"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+    lake = tmp_path / "lake"
+    result = subprocess.run(
+        [*command, f"LAKE={lake}", "RUN_ARGS=--run-date 2026-03-02 --run-id offline"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    part = lake_paths.partition(str(lake), "predictions", SERIES, "2026-03-02")
+    forecast = read_parquet(Path(part) / "forecast.parquet")
+    assert list(forecast["horizon"]) == [1, 2, 3, 4, 5, 6]
+    assert set(forecast["run_id"]) == {"offline"}
+    assert (forecast["lower"] <= forecast["point_forecast"]).all()
+    assert (forecast["point_forecast"] <= forecast["upper"]).all()

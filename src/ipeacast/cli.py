@@ -12,11 +12,22 @@ import argparse
 import importlib.util
 import logging
 import sys
+from pathlib import Path
 
-from ipeacast.core.errors import ConfigError, IpeacastError
+from ipeacast.core.errors import ConfigError, IpeacastError, SourceUnreachable
 from ipeacast.core.run import DEFAULT_LAKE, DEFAULT_SERIES, check_series, cli_flag
 
 DEPLOY_COMMANDS = "ipeacast.deploy.cli"
+# The public Brent snapshot the repository ships (data/README.md: source, date, licence), for
+# a first run without the Ipeadata API; relative to a checkout's root, where `make run` runs.
+SNAPSHOT = Path("data/brent-daily.csv")
+
+
+def offline_hint(series: str, snapshot: Path = SNAPSHOT) -> str:
+    """The command that runs without the API: the shipped snapshot for its series, else a file."""
+    if series == DEFAULT_SERIES and snapshot.is_file():
+        return f"run offline with the snapshot in this repository: make run SOURCE={snapshot}"
+    return f"run offline from a file: make run SERIES={series} SOURCE=FILE (ipeacast run --source)"
 
 
 def register_run(sub: argparse._SubParsersAction) -> None:
@@ -61,7 +72,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"ipeacast run: series {run.series}, run date {run.run_date}, run id {run.run_id}"
         + (f", as of {cfg.as_of}" if cfg.as_of else "")
     )
-    outputs = run_pipeline(cfg)
+    try:
+        outputs = run_pipeline(cfg)
+    except SourceUnreachable as exc:
+        raise SourceUnreachable(f"{exc}; {offline_hint(run.series)}") from exc
     print("\nOutputs:")
     for step, result in outputs.items():
         for key, value in result.items():

@@ -13,6 +13,11 @@ class ExtractError(IpeacastError):
     """The source could not be fetched (network, HTTP status, unknown series, empty series)."""
 
 
+class SourceUnreachable(ExtractError):
+    """The source did not answer usefully after every retry (no connection, timeouts, 5xx/429):
+    trying again later, or working offline from a file, is all a user can do."""
+
+
 class SourceFormatError(IpeacastError):
     """A source file or payload is not in a format we can read, or its content is invalid."""
 

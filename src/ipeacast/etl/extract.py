@@ -37,7 +37,13 @@ from typing import Any
 import requests
 
 from ipeacast.core import lake, storage
-from ipeacast.core.errors import ConfigError, ExtractError, IpeacastError, SourceFormatError
+from ipeacast.core.errors import (
+    ConfigError,
+    ExtractError,
+    IpeacastError,
+    SourceFormatError,
+    SourceUnreachable,
+)
 from ipeacast.core.run import check_series
 from ipeacast.etl import sources
 
@@ -174,10 +180,11 @@ class _IpeadataClient:
             if response.status_code != 200:
                 raise self._error(url, f"HTTP {response.status_code}")
             return response
-        raise self._error(url, f"{last} (gave up after {p.retries + 1} attempts)")
+        cause = f"{last} (gave up after {p.retries + 1} attempts)"
+        raise self._error(url, cause, SourceUnreachable)
 
-    def _error(self, url: str, cause: str) -> ExtractError:
-        return ExtractError(f"cannot extract series {self.series} from {url}: {cause}")
+    def _error(self, url: str, cause: str, kind: type[ExtractError] = ExtractError) -> ExtractError:
+        return kind(f"cannot extract series {self.series} from {url}: {cause}")
 
 
 def _transport_failure(exc: Exception, timeout: float) -> str:
