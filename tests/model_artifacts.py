@@ -40,12 +40,17 @@ def tarball(files: dict[str, bytes]) -> bytes:
 
 
 def model_tarball(
-    series: str, run_date: str, run_id: str, frame: pd.DataFrame | None = None
+    series: str,
+    run_date: str,
+    run_id: str,
+    frame: pd.DataFrame | None = None,
+    live: dict | None = None,
 ) -> bytes:
+    """A model.tar.gz as the trainer writes it; `live` becomes metrics.json's live section."""
     frame = forecast_frame(series, run_date, run_id) if frame is None else frame
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
-    metrics = {"champion": "ridge", "mae": {"1": 1.0}}
+    metrics = {"champion": "ridge", "mae": {"1": 1.0}} | ({"live": live} if live else {})
     files = {
         "metrics.json": json.dumps(metrics).encode(),
         "forecast.parquet": buf.getvalue(),
@@ -57,7 +62,8 @@ def model_tarball(
 def run_training_container(request: dict, work_dir) -> str | None:
     """Do what SageMaker does with a CreateTrainingJob request, with our real trainer.
 
-    Downloads the `train` channel (S3Prefix) into <work>/input/data/train, writes the
+    Downloads each channel (S3Prefix) as SageMaker does, keeping the keys' paths below the
+    prefix (`train` into <work>/download, `forecasts` into <work>/forecasts), writes the
     hyperparameters, runs `ipeacast.ml.trainer.main` on that /opt/ml-style tree, then uploads
     model/ as `<S3OutputPath>/<job>/output/model.tar.gz`. Returns None on success, else the
     failure reason the trainer wrote (what DescribeTrainingJob reports as FailureReason).
@@ -65,17 +71,22 @@ def run_training_container(request: dict, work_dir) -> str | None:
     from pathlib import Path
 
     from ipeacast.core import storage
+    from ipeacast.core.hyperparameters import CHANNEL, FORECASTS_CHANNEL
     from ipeacast.ml.local_training import prepare_local_tree
     from ipeacast.ml.trainer import main
 
     work = Path(work_dir) / request["TrainingJobName"]
-    (channel,) = request["InputDataConfig"]
-    prefix = channel["DataSource"]["S3DataSource"]["S3Uri"]
-    downloaded = work / "download"
-    downloaded.mkdir(parents=True)
-    for uri in storage.list_files(prefix):
-        (downloaded / uri.rsplit("/", 1)[-1]).write_bytes(storage.read_bytes(uri))
-    base = prepare_local_tree(work / "ml", downloaded, request["HyperParameters"])
+    folders = {CHANNEL: work / "download", FORECASTS_CHANNEL: work / "forecasts"}
+    for channel in request["InputDataConfig"]:
+        prefix = channel["DataSource"]["S3DataSource"]["S3Uri"]
+        target = folders[channel["ChannelName"]]
+        target.mkdir(parents=True)
+        for uri in storage.list_files(prefix):
+            path = target / uri[len(prefix) :].lstrip("/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(storage.read_bytes(uri))
+    forecasts = folders[FORECASTS_CHANNEL] if folders[FORECASTS_CHANNEL].is_dir() else None
+    base = prepare_local_tree(work / "ml", folders[CHANNEL], request["HyperParameters"], forecasts)
     if main(["--base-dir", str(base), "--quiet"]) != 0:
         return (base / "output" / "failure").read_text().strip().splitlines()[0]
     files = {p.name: p.read_bytes() for p in sorted((base / "model").iterdir()) if p.is_file()}

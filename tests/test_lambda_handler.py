@@ -23,6 +23,7 @@ BUCKET = "ipeacast-test-lake"
 SERIES = "EIA366_PBRENT366"
 RUN = {"series": SERIES, "run_id": "20261126-093000", "run_date": "2026-11-26"}
 ARTIFACTS = f"s3://{BUCKET}/models/_sagemaker/job/output/model.tar.gz"
+NAMESPACE = "ipeacast/test"
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ipeacast-test-pipeline:run-1"
 
 
@@ -42,6 +43,7 @@ def env(monkeypatch):
         "LAKE_BUCKET": BUCKET,
         "TRAINING_IMAGE_URI": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ipeacast-train:0a1b2c3",
         "TRAINING_ROLE_ARN": "arn:aws:iam::123456789012:role/ipeacast-test-training",
+        "METRICS_NAMESPACE": NAMESPACE,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -113,6 +115,48 @@ def test_publish_copies_forecast_and_metrics_into_the_lake(s3):
     table = pd.read_parquet(io.BytesIO(body))
     assert list(table["horizon"]) == [1, 2, 3, 4, 5, 6]
     assert set(table["run_id"]) == {RUN["run_id"]}
+
+
+def _live_points(series: str = SERIES) -> list[float]:
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    stats = cloudwatch.get_metric_statistics(
+        Namespace=NAMESPACE,
+        MetricName="LiveMaeRatio",
+        Dimensions=[{"Name": "Series", "Value": series}],
+        StartTime=pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=1),
+        EndTime=pd.Timestamp.now(tz="UTC") + pd.Timedelta(hours=1),
+        Period=60,
+        Statistics=["Maximum"],
+    )
+    return [p["Maximum"] for p in stats["Datapoints"]]
+
+
+def test_publish_puts_the_live_accuracy_metric(s3):
+    live = {"resolved": 14, "window": 12, "mae_ratio": 1.25, "per_horizon": {}}
+    _put_artifacts(s3, model_tarball(**RUN, live=live))
+    result = handler.handler({"action": "publish", "model_artifacts": ARTIFACTS, **RUN}, None)
+
+    assert result["live"] == {"resolved": 14, "window": 12, "mae_ratio": 1.25}
+    assert _live_points() == [1.25]
+    assert _live_points("OTHER_SERIES") == []
+
+
+@pytest.mark.parametrize("live", [None, {"resolved": 0, "window": 12, "mae_ratio": None}])
+def test_publish_without_a_live_ratio_puts_no_metric(s3, live):
+    _put_artifacts(s3, model_tarball(**RUN, live=live))
+    handler.handler({"action": "publish", "model_artifacts": ARTIFACTS, **RUN}, None)
+
+    assert _keys(s3, "predictions/")  # published all the same
+    assert _live_points() == []
+
+
+@pytest.mark.parametrize("namespace", ["", "AWS/States"])
+def test_publish_without_a_metrics_namespace_stops_before_writing(s3, monkeypatch, namespace):
+    monkeypatch.setenv("METRICS_NAMESPACE", namespace)
+    _put_artifacts(s3, model_tarball(**RUN))
+    with pytest.raises(ConfigError, match="METRICS_NAMESPACE"):
+        handler.handler({"action": "publish", "model_artifacts": ARTIFACTS, **RUN}, None)
+    assert _keys(s3, "predictions/") == []
 
 
 def test_publish_with_a_lake_prefix_writes_only_under_it(s3):
@@ -245,3 +289,24 @@ def test_publish_model_archive_names_an_unreadable_archive(tmp_path):
     archive = _archive_with(tmp_path, b"not a tarball")
     with pytest.raises(StorageError, match=r"tar\.gz"):
         publish.publish_model_archive(archive, str(tmp_path / "lake"), SERIES, "2026-11-26")
+
+
+@pytest.mark.parametrize(
+    ("live", "points"),
+    [
+        ({"mae_ratio": 0.9}, [0.9]),
+        ({"mae_ratio": 2}, [2.0]),
+        ({"mae_ratio": None}, []),
+        ({"mae_ratio": float("nan")}, []),
+        ({"mae_ratio": float("inf")}, []),
+        ({"mae_ratio": True}, []),
+        ({}, []),
+        (None, []),
+    ],
+)
+def test_live_metric_data_is_one_finite_ratio_or_nothing(live, points):
+    from ipeacast.aws.monitoring import live_metric_data
+
+    data = live_metric_data(live, SERIES)
+    assert [d["Value"] for d in data] == points
+    assert all(d["Dimensions"] == [{"Name": "Series", "Value": SERIES}] for d in data)

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import boto3
+import pandas as pd
 import pytest
 from model_artifacts import model_tarball, run_training_container
 from moto import mock_aws
@@ -51,12 +52,16 @@ VARIABLES = {
     "prepare_training_lambda_arn": "arn:aws:lambda:us-east-1:123456789012:function:prep",
     "publish_lambda_arn": "arn:aws:lambda:us-east-1:123456789012:function:pub",
     "failure_topic_arn": "arn:aws:sns:us-east-1:123456789012:ipeacast-test-failures",
+    "lake_bucket": "ipeacast-test-lake",
 }
 HAPPY_PATH = [
     *RUN_STATES,
     "Extract",
     "Transform",
     "Load",
+    "LakeKeys",
+    "LakeRootKeys",
+    "FindPublishedForecasts",
     "PrepareTraining",
     "Train",
     "Publish",
@@ -137,7 +142,17 @@ def test_train_state_passes_every_field_the_request_builder_produces():
 
 def test_every_task_catches_everything_and_alerts():
     states = render_definition(VARIABLES)["States"]
-    for name in ("Extract", "Transform", "Load", "PrepareTraining", "Train", "Publish"):
+    tasks = [n for n, s in states.items() if s["Type"] == "Task" and n != "NotifyFailure"]
+    assert tasks == [
+        "Extract",
+        "Transform",
+        "Load",
+        "FindPublishedForecasts",
+        "PrepareTraining",
+        "Train",
+        "Publish",
+    ]
+    for name in tasks:
         (catch,) = states[name]["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"] and catch["Next"] == "NotifyFailure", name
         assert states[name]["Retry"], name
@@ -315,6 +330,68 @@ def test_the_real_trainer_runs_on_the_request_and_its_forecast_is_published(aws,
     assert json.loads(aws.s3.get_object(Bucket=aws.bucket, Key=metrics_key)["Body"].read())
 
 
+def test_a_run_scores_the_forecasts_published_before_and_reports_live_accuracy(aws, tmp_path):
+    from forecast_helpers import SMALL, monthly_fixture
+    from model_artifacts import forecast_frame
+
+    table = monthly_fixture()
+    part = f"final/series={SERIES}/run_date=2026-11-26"
+    buf = io.BytesIO()
+    table.to_parquet(buf, index=False)
+    aws.s3.put_object(Bucket=aws.bucket, Key=f"{part}/part-00000.parquet", Body=buf.getvalue())
+    # a forecast an earlier run published, whose six target months are now complete
+    months = pd.to_datetime(table.loc[table["complete"].astype(bool), "month"])
+    origin = months.iloc[-10]
+    earlier = forecast_frame(SERIES, "2026-01-15", "20260115-100000")
+    earlier["origin_date"] = (origin + pd.offsets.MonthEnd(0)).date()
+    earlier["target_month"] = [(origin + pd.DateOffset(months=h)).date() for h in range(1, 7)]
+    buf = io.BytesIO()
+    earlier.to_parquet(buf, index=False)
+    earlier_key = f"predictions/series={SERIES}/run_date=2026-01-15/forecast.parquet"
+    aws.s3.put_object(Bucket=aws.bucket, Key=earlier_key, Body=buf.getvalue())
+    _configure_lambda(
+        aws, TRAINING_HYPERPARAMETERS=json.dumps({k: str(v) for k, v in SMALL.items()})
+    )
+    aws.patched.on_training = lambda request: run_training_container(request, tmp_path)
+    run = {"series": SERIES, "run_id": "20261126-093007", "run_date": "2026-11-26"}
+    result = _execute(aws, "scores-earlier", run)
+
+    assert result.visited == HAPPY_PATH, _alerts(aws)
+    (request,) = aws.patched.training_requests
+    channels = {c["ChannelName"]: c for c in request["InputDataConfig"]}
+    assert channels["forecasts"]["DataSource"]["S3DataSource"]["S3Uri"] == (
+        f"s3://{aws.bucket}/predictions/series={SERIES}/"
+    )
+    key = f"accuracy/series={SERIES}/run_date=2026-11-26/accuracy.parquet"
+    scored = pd.read_parquet(
+        io.BytesIO(aws.s3.get_object(Bucket=aws.bucket, Key=key)["Body"].read())
+    )
+    assert list(scored["horizon"]) == [1, 2, 3, 4, 5, 6]
+    assert set(scored["forecast_run_id"]) == {"20260115-100000"}
+    live = json.loads(result.desc["output"])["publish"]["published"]["live"]
+    assert live["resolved"] == 6 and live["mae_ratio"] > 0
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    (metric,) = cloudwatch.list_metrics(Namespace=aws.lambda_env["METRICS_NAMESPACE"])["Metrics"]
+    assert metric["MetricName"] == "LiveMaeRatio"
+    assert metric["Dimensions"] == [{"Name": "Series", "Value": SERIES}]
+
+
+def test_a_first_run_trains_without_the_forecasts_channel(aws):
+    aws.patched.on_training = lambda request: _write_model_artifact(request)
+    # a forecast of another series, and staging debris, are not this series' forecasts
+    for key in (
+        "predictions/series=OTHER/run_date=2026-01-15/forecast.parquet",
+        f"predictions/_staging/series={SERIES}/run_date=2026-11-26/x/forecast.parquet",
+    ):
+        aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=b"PAR1")
+    run = {"series": SERIES, "run_id": "20261126-093008", "run_date": "2026-11-26"}
+    result = _execute(aws, "first-run", run)
+
+    assert result.visited == HAPPY_PATH, _alerts(aws)
+    (request,) = aws.patched.training_requests
+    assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["train"]
+
+
 def test_run_id_and_date_are_derived_once_from_the_start_time(aws):
     aws.patched.on_training = lambda request: _write_model_artifact(request)
     result = _execute(aws, "derived-run-id", {"series": SERIES})
@@ -400,8 +477,7 @@ def test_lambda_exception_is_not_retried_and_alerts_with_its_cause(aws):
         *PREAMBLE,
         "Extract",
         "Transform",
-        "Load",
-        "PrepareTraining",
+        *HAPPY_PATH[HAPPY_PATH.index("Load") : HAPPY_PATH.index("PrepareTraining") + 1],
         "NotifyFailure",
         "Failed",
     ]
@@ -505,7 +581,8 @@ def test_a_run_with_lake_prefix_smoke_reads_and_writes_only_under_smoke(aws, tmp
     }
     result = _execute(aws, "smoke-prefix", run)
 
-    assert result.visited == HAPPY_PATH, _alerts(aws)
+    smoke_path = [("LakePrefixKeys" if s == "LakeRootKeys" else s) for s in HAPPY_PATH]
+    assert result.visited == smoke_path, _alerts(aws)
     for step in ("extract", "transform", "load"):
         (args,) = _glue_arguments(aws, step)
         assert args["--lake_prefix"] == "smoke"

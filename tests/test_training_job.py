@@ -99,6 +99,34 @@ def test_the_runs_lake_prefix_puts_channel_and_output_under_it():
     assert request["TrainingJobName"] == _request()["TrainingJobName"]
 
 
+@pytest.mark.parametrize("lake_prefix", ["", "smoke"])
+def test_published_forecasts_add_the_forecasts_channel(sagemaker_model, lake_prefix):
+    request = _request({"published_forecasts": 1, "lake_prefix": lake_prefix})
+    train, forecasts = request["InputDataConfig"]
+    root = "s3://ipeacast-dev-lake-123456789012" + (f"/{lake_prefix}" if lake_prefix else "")
+    assert train["ChannelName"] == "train"
+    assert train["DataSource"]["S3DataSource"]["S3Uri"].startswith(f"{root}/final/")
+    assert forecasts["ChannelName"] == "forecasts"
+    source = forecasts["DataSource"]["S3DataSource"]
+    assert source["S3Uri"] == f"{root}/predictions/series=EIA366_PBRENT366/"
+    assert source["S3DataType"] == "S3Prefix"
+    report = ParamValidator().validate(request, _input_shape(sagemaker_model))
+    assert not report.has_errors(), report.generate_report()
+
+
+@pytest.mark.parametrize("count", [0, None])
+def test_no_published_forecasts_means_the_train_channel_only(count):
+    event = {} if count is None else {"published_forecasts": count}
+    (channel,) = _request(event)["InputDataConfig"]
+    assert channel["ChannelName"] == "train"
+
+
+@pytest.mark.parametrize("count", [-1, "1", True, 1.5, [1]])
+def test_a_bad_published_forecasts_count_is_named(count):
+    with pytest.raises(ConfigError, match="'published_forecasts'"):
+        _request({"published_forecasts": count})
+
+
 def test_managed_spot_waits_at_least_as_long_as_it_runs():
     request = _request(TRAINING_MAX_RUNTIME_SECONDS="1800", TRAINING_MAX_WAIT_SECONDS="3600")
     assert request["EnableManagedSpotTraining"] is True

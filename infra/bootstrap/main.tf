@@ -534,7 +534,7 @@ data "aws_iam_policy_document" "boundary" {
     condition {
       test     = "StringLike"
       variable = "cloudwatch:namespace"
-      values   = ["Glue", "/aws/sagemaker/*"]
+      values   = ["Glue", "/aws/sagemaker/*", "${var.project}/${each.key}"]
     }
   }
 

@@ -52,9 +52,13 @@ locals {
   # only at the root.
   lake_roots = ["", "smoke/"]
   zone_prefixes = {
-    for zone in ["final", "models", "predictions"] : zone => [for root in local.lake_roots : "${root}${zone}/"]
+    for zone in ["final", "models", "predictions", "accuracy"] : zone => [for root in local.lake_roots : "${root}${zone}/"]
   }
   sagemaker_output_prefixes = [for root in local.lake_roots : "${root}models/_sagemaker/"]
+
+  # The pipeline's own CloudWatch metrics (LiveMaeRatio), one namespace per environment: the
+  # permissions boundary lets a role put metrics only in its own environment's.
+  metrics_namespace = "${var.project}/${var.environment}"
 }
 
 module "data_lake" {
@@ -116,8 +120,10 @@ module "training" {
   bucket_arn         = module.data_lake.bucket_arn
   kms_key_arn        = module.data_lake.kms_key_arn
   ecr_repository_arn = module.ecr.repository_arn
-  read_prefixes      = local.zone_prefixes.final
-  write_prefixes     = local.sagemaker_output_prefixes # S3OutputPath (ipeacast.aws.training_job)
+  # final/: the training table; predictions/: the forecasts published earlier, which the trainer
+  # scores against what happened (the optional forecasts channel).
+  read_prefixes  = concat(local.zone_prefixes.final, local.zone_prefixes.predictions)
+  write_prefixes = local.sagemaker_output_prefixes # S3OutputPath (ipeacast.aws.training_job)
 
   permissions_boundary_arn = var.permissions_boundary_arn
 }
@@ -133,8 +139,9 @@ module "lambda" {
   memory_mb          = var.lambda_memory_mb
   log_retention_days = var.log_retention_days
   read_prefixes      = concat(local.zone_prefixes.final, local.zone_prefixes.models)
-  write_prefixes     = concat(local.zone_prefixes.models, local.zone_prefixes.predictions)
+  write_prefixes     = concat(local.zone_prefixes.models, local.zone_prefixes.predictions, local.zone_prefixes.accuracy)
 
+  metrics_namespace        = local.metrics_namespace
   permissions_boundary_arn = var.permissions_boundary_arn
 
   # Read by ipeacast.aws.training_job.TrainingConfig.from_env and the publish action.
@@ -152,6 +159,7 @@ module "lambda" {
       TRAINING_USE_SPOT            = tostring(var.training_use_spot)
       TRAINING_KMS_KEY_ARN         = module.data_lake.kms_key_arn
       TRAINING_JOB_PREFIX          = local.prefix
+      METRICS_NAMESPACE            = local.metrics_namespace
     },
     length(var.training_hyperparameters) > 0 ? { TRAINING_HYPERPARAMETERS = jsonencode(var.training_hyperparameters) } : {},
   )
@@ -177,6 +185,9 @@ module "orchestration" {
   state_machine_role_name  = local.names.sfn_role
   scheduler_role_name      = local.names.scheduler_role
   permissions_boundary_arn = var.permissions_boundary_arn
+  lake_bucket_name         = module.data_lake.bucket_name
+  lake_roots               = local.lake_roots
+  metrics_namespace        = local.metrics_namespace
 }
 
 # The roles moved to infra/bootstrap (stack_roles.tf): an environment applied before that still

@@ -108,6 +108,11 @@ output "schedules" {
   value       = module.orchestration.schedules
 }
 
+output "live_accuracy_alarms" {
+  description = "The live-accuracy alarm per series (LiveMaeRatio above the threshold)."
+  value       = module.orchestration.live_accuracy_alarms
+}
+
 output "failure_topic_arn" {
   description = "SNS topic of failed runs."
   value       = module.orchestration.failure_topic_arn

@@ -5,7 +5,8 @@ Actions (`event["action"]`):
   (`ipeacast.aws.training_job.build_training_job_request`); it touches no AWS API.
 - `publish`: publishes the training job's `model.tar.gz` to the lake with
   `ipeacast.aws.publish.publish_model_archive` (unpack safely, then `publish_forecast`, the
-  function the local run uses).
+  function the local run uses), then puts the run's live accuracy (LiveMaeRatio) in CloudWatch
+  (`ipeacast.aws.monitoring`).
 
 The zip holds `ipeacast.core` and `ipeacast.aws` only (standard library code; the runtime's boto3
 is the only dependency). Both actions read the run (series, run_id, run_date, lake_prefix) from
@@ -21,6 +22,7 @@ import logging
 import os
 from typing import Any
 
+from ipeacast.aws.monitoring import namespace_from_env, put_live_metrics
 from ipeacast.aws.publish import publish_model_archive
 from ipeacast.aws.training_job import (
     TrainingConfig,
@@ -42,6 +44,7 @@ def prepare_training(event: dict[str, Any]) -> dict[str, Any]:
 
 def publish(event: dict[str, Any]) -> dict[str, Any]:
     run = run_from_event(event, lake_root_from_env(os.environ))
+    namespace = namespace_from_env(os.environ)  # a bad configuration fails before publishing
     artifacts = event.get("model_artifacts")
     if not isinstance(artifacts, str) or not artifacts.startswith("s3://"):
         raise ConfigError(
@@ -49,6 +52,10 @@ def publish(event: dict[str, Any]) -> dict[str, Any]:
         )
     published = publish_model_archive(artifacts, run.lake, run.series, run.run_date)
     log.info("published %s", published.get("predictions"))
+    points = put_live_metrics(published.get("live"), run.series, namespace)
+    log.info(
+        "live accuracy: %s (%d metric point(s) in %s)", published.get("live"), points, namespace
+    )
     fields = {"series": run.series, "run_id": run.run_id, "run_date": run.run_date.isoformat()}
     return {**fields, **published}
 

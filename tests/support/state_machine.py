@@ -25,6 +25,7 @@ TEMPLATE_VARIABLES = (
     "prepare_training_lambda_arn",
     "publish_lambda_arn",
     "failure_topic_arn",
+    "lake_bucket",
 )
 
 # The states that fix and check the run, from the start to the first step (Extract).

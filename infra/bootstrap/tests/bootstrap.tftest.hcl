@@ -392,6 +392,14 @@ run "boundary_caps_every_stack_role" {
     error_message = "A boundary must explicitly deny iam:Create*, Put*, Attach* and Update*."
   }
 
+  # The pipeline's own metrics (LiveMaeRatio) only in the environment's namespace.
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : one(one([for s in output.iam_policy_statements["boundary.${env}"] : s if s.sid == "PublishMetrics"]).condition).values == tolist(["Glue", "/aws/sagemaker/*", "ipeacast/${env}"])
+    ])
+    error_message = "A boundary may allow metrics only in Glue's, SageMaker's and its own environment's namespace."
+  }
+
   # The same list infra/stack/tests asserts the stack's role policies stay within.
   assert {
     condition = alltrue([

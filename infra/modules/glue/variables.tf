@@ -122,8 +122,8 @@ variable "schema_dir" {
   type        = string
 
   validation {
-    condition     = fileexists("${var.schema_dir}/final_monthly.json") && fileexists("${var.schema_dir}/predictions.json")
-    error_message = "schema_dir must contain final_monthly.json and predictions.json."
+    condition     = alltrue([for name in ["final_monthly", "predictions", "accuracy"] : fileexists("${var.schema_dir}/${name}.json")])
+    error_message = "schema_dir must contain final_monthly.json, predictions.json and accuracy.json."
   }
 }
 
@@ -133,11 +133,12 @@ variable "tables" {
   default = {
     final_monthly = "final"
     predictions   = "predictions"
+    accuracy      = "accuracy"
   }
 
   validation {
-    condition     = alltrue([for zone in values(var.tables) : contains(["raw", "interim", "final", "models", "predictions", "reports"], zone)])
-    error_message = "Every table zone must be one of the lake zones raw, interim, final, models, predictions, reports."
+    condition     = alltrue([for zone in values(var.tables) : contains(["raw", "interim", "final", "models", "predictions", "accuracy", "reports"], zone)])
+    error_message = "Every table zone must be one of the lake zones raw, interim, final, models, predictions, accuracy, reports."
   }
 }
 

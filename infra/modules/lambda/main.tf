@@ -74,6 +74,19 @@ data "aws_iam_policy_document" "this" {
   }
 
   statement {
+    sid       = "PutPipelineMetrics"
+    effect    = "Allow"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"] # PutMetricData has no resource type; the namespace condition scopes it.
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [var.metrics_namespace]
+    }
+  }
+
+  statement {
     sid       = "UseLakeKey"
     effect    = "Allow"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]

@@ -154,3 +154,13 @@ variable "permissions_boundary_arn" {
     error_message = "permissions_boundary_arn must be an IAM managed policy ARN."
   }
 }
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace the publish action puts the pipeline's metrics in (LiveMaeRatio); the only namespace the function may write."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be a custom CloudWatch namespace (not AWS/...)."
+  }
+}

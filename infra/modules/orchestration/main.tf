@@ -20,7 +20,10 @@ locals {
     prepare_training_lambda_arn = var.lambda_function_arn
     publish_lambda_arn          = var.lambda_function_arn
     failure_topic_arn           = aws_sns_topic.failures.arn
+    lake_bucket                 = var.lake_bucket_name
   })
+  # FindPublishedForecasts lists <root>predictions/series=<code>/ (MaxKeys 1) under each root.
+  forecast_list_prefixes = [for root in var.lake_roots : "${root}predictions/series=*"]
 }
 
 ################################################################################
@@ -55,6 +58,32 @@ resource "aws_cloudwatch_metric_alarm" "executions_failed" {
 
   dimensions = {
     StateMachineArn = aws_sfn_state_machine.this.arn
+  }
+}
+
+# The live record: each run's publish action puts LiveMaeRatio (realised MAE of the latest
+# resolved forecasts / the last-price baseline's on the same targets; ipeacast.ml.accuracy) per
+# series. Above the threshold the published model did worse than "no change" lately.
+resource "aws_cloudwatch_metric_alarm" "live_accuracy" {
+  for_each = toset(var.series_codes)
+
+  alarm_name          = "${var.name_prefix}-live-accuracy-${lower(replace(each.value, "_", "-"))}"
+  alarm_description   = "The forecasts published for ${each.value} did worse than the last-price baseline on their latest resolved targets (LiveMaeRatio > ${var.live_mae_ratio_threshold}); see docs/aws.md, Monitoring."
+  namespace           = var.metrics_namespace
+  metric_name         = "LiveMaeRatio"
+  statistic           = "Maximum"
+  period              = 86400
+  evaluation_periods  = 1
+  threshold           = var.live_mae_ratio_threshold
+  comparison_operator = "GreaterThanThreshold"
+  # Runs are days apart: between two runs there is no data point, and the alarm keeps the state
+  # the last run set.
+  treat_missing_data = "ignore"
+  alarm_actions      = [aws_sns_topic.failures.arn]
+  ok_actions         = [aws_sns_topic.failures.arn]
+
+  dimensions = {
+    Series = each.value
   }
 }
 
@@ -145,6 +174,20 @@ data "aws_iam_policy_document" "sfn" {
       test     = "Bool"
       variable = "kms:GrantIsForAWSResource"
       values   = ["true"]
+    }
+  }
+
+  # FindPublishedForecasts: does this series have forecasts yet (ListObjectsV2, MaxKeys 1)?
+  statement {
+    sid       = "ListPublishedForecasts"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${var.lake_bucket_name}"]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = local.forecast_list_prefixes
     }
   }
 

@@ -40,6 +40,21 @@ output "alarm_name" {
   value       = aws_cloudwatch_metric_alarm.executions_failed.alarm_name
 }
 
+output "live_accuracy_alarms" {
+  description = "The live-accuracy alarm per series: name, namespace, metric, dimensions, threshold."
+  value = {
+    for k, a in aws_cloudwatch_metric_alarm.live_accuracy : k => {
+      name       = a.alarm_name
+      namespace  = a.namespace
+      metric     = a.metric_name
+      dimensions = a.dimensions
+      threshold  = a.threshold
+      comparison = a.comparison_operator
+      actions    = a.alarm_actions
+    }
+  }
+}
+
 output "logging_and_tracing" {
   description = "Logging level/destination and tracing of the state machine (for tests and review)."
   value = {

@@ -163,3 +163,45 @@ variable "permissions_boundary_arn" {
     error_message = "permissions_boundary_arn must be an IAM managed policy ARN."
   }
 }
+
+variable "lake_bucket_name" {
+  description = "Name of the data lake bucket: the state machine lists the forecasts published there (FindPublishedForecasts)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.lake_bucket_name))
+    error_message = "lake_bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "lake_roots" {
+  description = "Key prefixes the lake zones live under: \"\" (the lake root) and \"smoke/\" (smoke runs). The state machine may list predictions/series=* under each."
+  type        = list(string)
+  default     = ["", "smoke/"]
+
+  validation {
+    condition     = alltrue([for r in var.lake_roots : r == "" || can(regex("^[a-z0-9_-]+/$", r))])
+    error_message = "Every lake root is empty or one folder name ending in '/'."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the pipeline's own metrics (the publish action puts LiveMaeRatio there)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be a custom CloudWatch namespace (not AWS/...)."
+  }
+}
+
+variable "live_mae_ratio_threshold" {
+  description = "The live-accuracy alarm fires when a run's LiveMaeRatio (realised MAE of the latest resolved forecasts / the last-price baseline's on the same targets) exceeds this."
+  type        = number
+  default     = 1.0
+
+  validation {
+    condition     = var.live_mae_ratio_threshold > 0
+    error_message = "live_mae_ratio_threshold must be positive."
+  }
+}

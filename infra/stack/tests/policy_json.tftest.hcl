@@ -229,6 +229,11 @@ override_resource {
 }
 
 override_resource {
+  target = module.orchestration.aws_cloudwatch_metric_alarm.live_accuracy
+  values = {}
+}
+
+override_resource {
   target = module.orchestration.aws_cloudwatch_log_group.sfn
   values = { arn = "arn:aws:logs:us-east-1:111122223333:log-group:orchestration-sfn" }
 }
@@ -304,6 +309,26 @@ run "rendered_policies_grant_no_wildcard_action" {
       Condition = { StringEquals = { "iam:PassedToService" = "sagemaker.amazonaws.com" } }
     }
     error_message = "The state machine must pass only the training role, only to SageMaker."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(output.iam_policy_json["orchestration.sfn"]).Statement : s if s.Sid == "ListPublishedForecasts"
+      ]) == {
+      Sid       = "ListPublishedForecasts"
+      Effect    = "Allow"
+      Action    = "s3:ListBucket"
+      Resource  = "arn:aws:s3:::ipeacast-dev-lake-111122223333"
+      Condition = { StringLike = { "s3:prefix" = ["predictions/series=*", "smoke/predictions/series=*"] } }
+    }
+    error_message = "The state machine may list only predictions/series=* (and smoke/) in the lake bucket."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(output.iam_policy_json["lambda.lambda"]).Statement : s if s.Sid == "PutPipelineMetrics"
+    ]).Condition == { StringEquals = { "cloudwatch:namespace" = "ipeacast/dev" } }
+    error_message = "The Lambda may put metrics only in ipeacast/<env>."
   }
 
   assert {

@@ -85,9 +85,10 @@ run "lambda_refuses_a_role_without_the_boundary" {
   }
 
   variables {
-    function_name = "ipeacast-dev-pipeline"
-    role_name     = "ipeacast-dev-pipeline"
-    package_path  = "tests/fixtures/artifacts/lambda.zip"
+    function_name     = "ipeacast-dev-pipeline"
+    role_name         = "ipeacast-dev-pipeline"
+    package_path      = "tests/fixtures/artifacts/lambda.zip"
+    metrics_namespace = "ipeacast/dev"
     environment_variables = {
       LAKE_BUCKET            = "ipeacast-dev-lake-111122223333"
       TRAINING_IMAGE_URI     = "111122223333.dkr.ecr.sa-east-1.amazonaws.com/ipeacast-dev-training:3f2c1ab"
@@ -116,6 +117,8 @@ run "orchestration_refuses_roles_without_the_boundary" {
     schedule_expression      = "cron(0 10 ? * MON *)"
     glue_job_names           = { for step in ["extract", "transform", "load"] : step => "ipeacast-dev-${step}" }
     glue_job_arns            = { for step in ["extract", "transform", "load"] : step => "arn:aws:glue:sa-east-1:111122223333:job/ipeacast-dev-${step}" }
+    lake_bucket_name         = "ipeacast-dev-lake-111122223333"
+    metrics_namespace        = "ipeacast/dev"
   }
 
   # The scheduler's role has no boundary at all.

@@ -430,6 +430,7 @@ run "no_policy_grants_a_wildcard_action" {
       "training.training/AuthenticateToEcr",
       "training.training/PublishTrainingMetrics",
       "lambda.lambda/WriteTraces",
+      "lambda.lambda/PutPipelineMetrics",
       "orchestration.sfn/DeliverExecutionLogs",
       "orchestration.sfn/WriteTraces",
     ])
@@ -502,7 +503,7 @@ run "smoke_runs_reach_their_own_zones" {
 
   assert {
     condition = alltrue([
-      for doc in ["glue.glue_job", "training.training", "lambda.lambda"] : alltrue(flatten([
+      for doc in ["glue.glue_job", "training.training", "lambda.lambda", "orchestration.sfn"] : alltrue(flatten([
         for s in output.iam_policy_statements[doc] : [
           for c in coalesce(s.condition, []) : alltrue([
             for v in c.values : contains(c.values, "smoke/${v}") if !startswith(v, "smoke/") && !startswith(v, "artifacts") && !startswith(v, "tmp/")
@@ -532,6 +533,70 @@ run "smoke_runs_reach_their_own_zones" {
   assert {
     condition     = output.lake_lifecycle_rules["smoke-runs-expire"].prefix == "smoke/" && output.lake_lifecycle_rules["smoke-runs-expire"].expiration_days == 7
     error_message = "Objects under smoke/ must expire after 7 days."
+  }
+}
+
+run "live_accuracy_is_recorded_and_watched" {
+  command = apply
+
+  # The state machine finds the series' published forecasts (FindPublishedForecasts) in the lake
+  # bucket, and may list nothing else there.
+  assert {
+    condition     = jsondecode(output.state_machine_definition).States.FindPublishedForecasts.Parameters.Bucket == output.lake_bucket
+    error_message = "FindPublishedForecasts must list this environment's lake bucket."
+  }
+
+  assert {
+    condition = (
+      one([for s in output.iam_policy_statements["orchestration.sfn"] : s if s.sid == "ListPublishedForecasts"]).actions == toset(["s3:ListBucket"]) &&
+      one([for s in output.iam_policy_statements["orchestration.sfn"] : s if s.sid == "ListPublishedForecasts"]).resources == toset(["arn:aws:s3:::${output.lake_bucket}"]) &&
+      one(one([for s in output.iam_policy_statements["orchestration.sfn"] : s if s.sid == "ListPublishedForecasts"]).condition).values == tolist(["predictions/series=*", "smoke/predictions/series=*"])
+    )
+    error_message = "The state machine may list only predictions/series=* (and its smoke/ twin) in the lake bucket."
+  }
+
+  # The training job reads the published forecasts; the publish action writes the accuracy table.
+  assert {
+    condition = alltrue([
+      for r in ["arn:aws:s3:::mocked/predictions/*", "arn:aws:s3:::mocked/smoke/predictions/*"] :
+      contains(one([for s in output.iam_policy_statements["training.training"] : s if s.sid == "ReadTrainingInput"]).resources, r)
+      ]) && alltrue([
+      for r in ["arn:aws:s3:::mocked/accuracy/*", "arn:aws:s3:::mocked/smoke/accuracy/*"] :
+      contains(one([for s in output.iam_policy_statements["lambda.lambda"] : s if s.sid == "PublishOutputs"]).resources, r)
+    ])
+    error_message = "Training must read predictions/ and the publish action must write accuracy/ (and their smoke/ twins)."
+  }
+
+  assert {
+    condition = (
+      output.glue_tables.accuracy.partition_keys == ["series", "run_date"] &&
+      output.glue_tables.accuracy.location == "s3://${output.lake_bucket}/accuracy/" &&
+      length(output.glue_tables.accuracy.columns) == length(jsondecode(file("../../src/ipeacast/core/schemas/accuracy.json")).columns)
+    )
+    error_message = "The accuracy table must be catalogued from src/ipeacast/core/schemas/accuracy.json over accuracy/."
+  }
+
+  # The metric goes to the environment's own namespace, the only one the Lambda may write.
+  assert {
+    condition = (
+      output.lambda_environment.METRICS_NAMESPACE == "ipeacast/dev" &&
+      one([for s in output.iam_policy_statements["lambda.lambda"] : s if s.sid == "PutPipelineMetrics"]).actions == toset(["cloudwatch:PutMetricData"]) &&
+      one(one([for s in output.iam_policy_statements["lambda.lambda"] : s if s.sid == "PutPipelineMetrics"]).condition).values == tolist(["ipeacast/dev"])
+    )
+    error_message = "The Lambda must put its metrics in ipeacast/<env>, and may put them nowhere else."
+  }
+
+  assert {
+    condition = (
+      keys(output.live_accuracy_alarms) == ["EIA366_PBRENT366"] &&
+      output.live_accuracy_alarms.EIA366_PBRENT366.namespace == "ipeacast/dev" &&
+      output.live_accuracy_alarms.EIA366_PBRENT366.metric == "LiveMaeRatio" &&
+      output.live_accuracy_alarms.EIA366_PBRENT366.dimensions == tomap({ Series = "EIA366_PBRENT366" }) &&
+      output.live_accuracy_alarms.EIA366_PBRENT366.threshold == 1 &&
+      output.live_accuracy_alarms.EIA366_PBRENT366.comparison == "GreaterThanThreshold" &&
+      output.live_accuracy_alarms.EIA366_PBRENT366.actions == toset([output.failure_topic_arn])
+    )
+    error_message = "Each series needs an alarm on LiveMaeRatio > 1 in the environment's namespace that notifies the failure topic."
   }
 }
 

@@ -133,9 +133,9 @@ def publish_forecast(
         raise TrainingError(f"{model_dir}/{FORECAST_FILE} is not a Parquet file")
     metrics = storage.read_bytes(lake.join(model_dir, "metrics.json"))
     try:
-        json.loads(metrics)
-    except ValueError as exc:
-        raise TrainingError(f"{model_dir}/metrics.json is not valid JSON: {exc}") from exc
+        live = json.loads(metrics).get("live")
+    except (ValueError, AttributeError) as exc:
+        raise TrainingError(f"{model_dir}/metrics.json is not a JSON object: {exc}") from exc
     scored = None
     if storage.exists(lake.join(model_dir, ACCURACY_FILE)):
         scored = storage.read_bytes(lake.join(model_dir, ACCURACY_FILE))
@@ -168,7 +168,11 @@ def publish_forecast(
     _prune_runs(lake.partition(lake_root, "models", series, run_date), run_target)
     log.info("published %d forecast rows of run %s to %s", len(rows), run_id, pred_target)
     out = {"predictions": pred_target, "models": run_target, "run_id": run_id, "rows": len(rows)}
-    return out | ({"accuracy": accuracy_target} if scored is not None else {})
+    if scored is not None:
+        out["accuracy"] = accuracy_target
+    if isinstance(live, dict):  # the live record's summary (ipeacast.ml.accuracy.live_summary)
+        out["live"] = {k: live.get(k) for k in ("resolved", "window", "mae_ratio")}
+    return out
 
 
 _ZONES = ("models", "accuracy", "predictions")

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ipeacast.core.errors import ConfigError
-from ipeacast.core.hyperparameters import CHANNEL, HYPERPARAMETERS, RUN_HYPERPARAMETERS
+from ipeacast.core.hyperparameters import (
+    CHANNEL,
+    FORECASTS_CHANNEL,
+    HYPERPARAMETERS,
+    RUN_HYPERPARAMETERS,
+)
 from ipeacast.core.lake import join, partition
 from ipeacast.core.run import RUN_FIELDS, Run, input_field
 
@@ -225,11 +230,43 @@ def training_job_name(prefix: str, series: str, run_id: str, execution: str) -> 
     return f"{head}-{digest[:10]}"
 
 
-def build_training_job_request(event: Mapping[str, Any], cfg: TrainingConfig) -> dict[str, Any]:
-    """The CreateTrainingJob request for one execution: input = its run's final partition.
+def published_forecasts(event: Mapping[str, Any]) -> bool:
+    """Whether the series has published forecasts: the `published_forecasts` field is the
+    KeyCount of the state machine's FindPublishedForecasts listing (MaxKeys 1) of
+    `predictions/series=<code>/`, so 0 or 1; absent means none."""
+    count = event.get("published_forecasts", 0)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ConfigError(
+            "input field 'published_forecasts' (the KeyCount of the predictions/ listing) must "
+            f"be a non-negative integer, got {count!r:.80}"
+        )
+    return count > 0
 
-    `event` carries the run fields (series, run_id, run_date, lake_prefix) and `execution`, the
-    Step Functions execution id (`$$.Execution.Id`) that makes the job name unique.
+
+def _s3_channel(name: str, uri: str) -> dict[str, Any]:
+    return {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": uri,
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+        "ContentType": "application/x-parquet",
+        "InputMode": "File",
+    }
+
+
+def build_training_job_request(event: Mapping[str, Any], cfg: TrainingConfig) -> dict[str, Any]:
+    """The CreateTrainingJob request for one execution: input = its run's final partition, and
+    the series' published forecasts when it has any (the optional `forecasts` channel, which the
+    trainer scores against the realised months).
+
+    `event` carries the run fields (series, run_id, run_date, lake_prefix), `execution`, the
+    Step Functions execution id (`$$.Execution.Id`) that makes the job name unique, and
+    `published_forecasts` (see `published_forecasts`). SageMaker fails a job whose channel
+    prefix holds no object, so the channel is added only when the listing found one.
     """
     run = run_from_event(event, cfg.lake_root)
     execution = event.get("execution")
@@ -241,7 +278,10 @@ def build_training_job_request(event: Mapping[str, Any], cfg: TrainingConfig) ->
     name = training_job_name(cfg.job_name_prefix, run.series, run.run_id, execution)
     if not _JOB_NAME_RE.fullmatch(name):  # defensive: the construction above guarantees it
         raise ConfigError(f"training job name {name!r} is not valid for SageMaker")
-    train_uri = partition(run.lake, "final", run.series, run.run_date) + "/"
+    channels = [_s3_channel(CHANNEL, partition(run.lake, "final", run.series, run.run_date) + "/")]
+    if published_forecasts(event):
+        forecasts_uri = join(run.lake, "predictions", f"series={run.series}") + "/"
+        channels.append(_s3_channel(FORECASTS_CHANNEL, forecasts_uri))
     output_uri = join(
         run.lake, "models", "_sagemaker", f"series={run.series}", f"run_date={run.run_date}"
     )
@@ -272,20 +312,7 @@ def build_training_job_request(event: Mapping[str, Any], cfg: TrainingConfig) ->
         "TrainingJobName": name,
         "AlgorithmSpecification": {"TrainingImage": cfg.image_uri, "TrainingInputMode": "File"},
         "RoleArn": cfg.role_arn,
-        "InputDataConfig": [
-            {
-                "ChannelName": CHANNEL,
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataType": "S3Prefix",
-                        "S3Uri": train_uri,
-                        "S3DataDistributionType": "FullyReplicated",
-                    }
-                },
-                "ContentType": "application/x-parquet",
-                "InputMode": "File",
-            }
-        ],
+        "InputDataConfig": channels,
         "OutputDataConfig": output_config,
         "ResourceConfig": resource_config,
         "StoppingCondition": stopping,
