@@ -24,6 +24,8 @@ SOURCE ?=
 LAKE ?= lake
 RUN_ARGS ?=
 
+
+.PHONY: model-report model-section
 .PHONY: help setup deploy-setup node-setup run test lint fmt pytest terraform-check checkov \
         lint-docker lint-workflows package rehearse github-settings github-check static-checks clean iam-scan-setup iam-scan
 
@@ -94,6 +96,15 @@ $(AWSGLUE_STAMP): $(STAMP) $(AWSGLUE_LOCK)
 
 run: setup ## Run the whole pipeline locally (extract -> transform -> load -> train -> forecast)
 	$(BIN)/ipeacast run --series $(SERIES) --lake $(LAKE) $(if $(SOURCE),--source $(SOURCE)) $(RUN_ARGS)
+
+# The model's report of a pull request: `make run` on the shipped snapshot for this checkout and
+# for BASE_DIR (a checkout of main), then the comparison (scripts/model-report.sh).
+BASE_DIR ?=
+model-report: setup ## Backtest head vs BASE_DIR (main) on data/brent-daily.csv into build/model-report
+	BASE_DIR="$(BASE_DIR)" bash scripts/model-report.sh run
+
+model-section: ## The model report's markdown (PR comment section, job summary) from make model-report
+	bash scripts/model-report.sh section
 
 # pytest and the static checks run side by side (each prints its output when it is done): most
 # of pytest's wall time is the deploy rehearsal waiting on Terraform, which leaves a core free.

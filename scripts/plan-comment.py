@@ -4,8 +4,10 @@
     plan-comment.py summary --env dev .tfbuild/dev
         Markdown for the job summary on stdout (the whole plan, up to GitHub's summary limit), and
         changes.json next to the plan (resource addresses and actions, no attribute values).
-    plan-comment.py comment --repo OWNER/NAME --pr N plans/dev plans/prod
-        Create or update the single plan comment of pull request N (needs GITHUB_TOKEN).
+    plan-comment.py comment --repo OWNER/NAME --pr N [--section FILE] plans/dev plans/prod
+        Create or update the single plan comment of pull request N (needs GITHUB_TOKEN);
+        each --section (markdown, e.g. the model report of scripts/model-report.py) is added
+        after the plans, within the same size budget.
 
 Each plan directory holds what `scripts/tf.sh plan` wrote: plan.txt (`terraform show -no-color`),
 plan.json (`terraform show -json`, read only by `summary`: it can hold sensitive values and never
@@ -142,9 +144,27 @@ def render_env(plan: EnvPlan, text_budget: int, where_full: str) -> str:
     return "\n".join(lines)
 
 
-def render_comment(plans: Iterable[EnvPlan], *, run_url: str = "", sha: str = "") -> str:
-    """One comment for all environments, always under COMMENT_BUDGET characters."""
+SECTION_BUDGET = 15_000  # at most this much of the comment for each extra section
+
+
+def render_comment(
+    plans: Iterable[EnvPlan],
+    *,
+    run_url: str = "",
+    sha: str = "",
+    sections: Iterable[str] = (),
+) -> str:
+    """One comment for all environments, then the extra sections, always under COMMENT_BUDGET
+    characters: a section longer than SECTION_BUDGET is replaced by a pointer to the run."""
     plans = list(plans)
+    where_run = f"the [job summary]({run_url})" if run_url else "the job summary"
+    extra = [
+        text
+        if len(text) <= SECTION_BUDGET
+        else f"\n_A section was too long for the comment: see {where_run}._\n"
+        for text in (t.strip("\n") + "\n" for t in sections)
+    ]
+    tail = "\n" + "\n".join(extra) if extra else ""
     where = "the full plan is in the job summary and the `plan-<env>` artifact"
     if run_url:
         where = f"the full plan is in the [job summary]({run_url}) and the `plan-<env>` artifact"
@@ -152,10 +172,12 @@ def render_comment(plans: Iterable[EnvPlan], *, run_url: str = "", sha: str = ""
     if sha:
         head += [f"Commit `{sha[:12]}`; plans are read-only (`-lock=false`).", ""]
     skeleton = "\n".join(head) + "".join(render_env(p, 0, where) for p in plans)
-    budget_each = (COMMENT_BUDGET - len(skeleton) - 500) // max(len(plans), 1)
+    budget_each = (COMMENT_BUDGET - len(skeleton) - len(tail) - 500) // max(len(plans), 1)
     body = "\n".join(head) + "\n" + "\n".join(render_env(p, budget_each, where) for p in plans)
-    if len(body) > COMMENT_BUDGET:  # many resources: the tables themselves are too long
-        body = body[: COMMENT_BUDGET - 200] + "\n\n_Comment truncated; " + where + "._\n"
+    room = COMMENT_BUDGET - len(tail)
+    if len(body) > room:  # many resources: the tables themselves are too long
+        body = body[: room - 200] + "\n\n_Comment truncated; " + where + "._\n"
+    body += tail
     assert len(body) < COMMENT_LIMIT
     return body
 
@@ -229,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     comment.add_argument("--run-url", default="")
     comment.add_argument("--sha", default="")
     comment.add_argument("--dry-run", action="store_true", help="print the body, post nothing")
+    comment.add_argument(
+        "--section", action="append", default=[], help="markdown file added after the plans"
+    )
     comment.add_argument("directories", nargs="+")
     args = parser.parse_args(argv)
 
@@ -240,7 +265,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     plans = [load_plan(d) for d in args.directories]
-    body = render_comment(plans, run_url=args.run_url, sha=args.sha)
+    run = args.run_url or "the run"
+    sections = [
+        Path(f).read_text()
+        if Path(f).is_file()
+        else f"_{Path(f).name} is missing (its job failed or was skipped): see {run}._"
+        for f in args.section
+    ]
+    body = render_comment(plans, run_url=args.run_url, sha=args.sha, sections=sections)
     if args.dry_run:
         print(body)
         return 0

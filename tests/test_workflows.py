@@ -216,8 +216,45 @@ def test_pr_plans_each_environment_after_the_tests_and_comments_once():
     # prod is planned from main only: its plan role does not trust pull requests.
     assert jobs["plan"]["strategy"]["matrix"]["environment"] == ["dev"]
     assert role_of(jobs["plan"]) == "${{ vars.AWS_PLAN_ROLE_ARN_DEV }}"
-    assert jobs["comment"]["needs"] == "plan"
+    assert jobs["comment"]["needs"] == ["plan", "model"]
     assert "scripts/plan-comment.py comment" in runs(jobs["comment"])[0]
+
+
+def test_pr_reports_the_model_head_vs_base_on_the_snapshot_and_comments_it():
+    jobs = load("pr")["jobs"]
+    model = jobs["model"]
+    steps = model["steps"]
+
+    # runs on every pull request (forks too: it needs no secret), read-only, no AWS
+    assert "if" not in model and "needs" not in model
+    assert model["permissions"] == {"contents": "read"}
+    assert not uses_aws(model)
+    checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert len(checkouts) == 2
+    base = checkouts[1]["with"]
+    assert base["ref"] == "${{ github.event.pull_request.base.sha }}"
+    assert all(c["with"]["persist-credentials"] is False for c in checkouts)
+    assert runs(model)[0] == f"make model-report BASE_DIR={base['path']}"
+    # the PNG is uploaded, and the section links it (the upload step's artifact URL)
+    upload = next(s for s in steps if s.get("id") == "report")
+    assert "build/model-report/report.png" in upload["with"]["path"]
+    section = next(s for s in steps if s.get("run") == "make model-section")
+    assert section["env"]["MODEL_REPORT_PNG_URL"] == "${{ steps.report.outputs.artifact-url }}"
+    assert steps.index(upload) < steps.index(section)
+    sent = next(s for s in steps[steps.index(section) :] if "upload-artifact" in s.get("uses", ""))
+    assert sent["with"] == {**sent["with"], "name": "model-section"}
+    assert sent["with"]["path"] == "build/model-report/section.md"
+    # the comment job adds it to the plan comment
+    comment = jobs["comment"]
+    fetch = next(s for s in comment["steps"] if s.get("with", {}).get("name") == "model-section")
+    assert fetch["with"]["path"] == "model"
+    assert "--section model/section.md" in runs(comment)[0]
+    # the Makefile verbs run offline on the shipped snapshot
+    makefile = (ROOT / "Makefile").read_text()
+    assert "model-report: setup" in makefile and "model-section:" in makefile
+    script = (ROOT / "scripts" / "model-report.sh").read_text()
+    assert "snapshot=$root/data/brent-daily.csv" in script
+    assert (ROOT / "data" / "brent-daily.csv").is_file()
 
 
 def test_drift_fails_the_job_through_make_drift():
