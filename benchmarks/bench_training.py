@@ -33,7 +33,7 @@ from reference import clean_daily, monthly_table  # noqa: E402
 from reference_data import BRENT, data_file  # noqa: E402
 
 from ipeacast.ml.backtest import comparison_table, horizon_metrics  # noqa: E402
-from ipeacast.ml.trainer import prepare_local_tree  # noqa: E402
+from ipeacast.ml.local_training import prepare_local_tree  # noqa: E402
 
 WINDOWS = {"design": ("2000-01", "2014-12"), "evaluation": ("2015-01", "2024-06")}
 

@@ -1,4 +1,7 @@
-"""How the 80 % intervals were chosen: per-horizon coverage on pre-2015 origins only.
+"""Ten-year-window coverage of the monthly-scale conformal intervals on pre-2015 origins.
+
+The interval method is chosen by benchmarks/interval_methods.py (its rule covers ten-year windows,
+stress windows and the interval score); this study is the earlier, coverage-only comparison.
 
     .venv/bin/python benchmarks/interval_study.py [--start 1992-01] [--end 2014-12]
 
@@ -57,16 +60,16 @@ ROLL = 114
 BAND = (0.75, 0.85)
 SERIES = {"Brent": "brent-daily-eia.csv", "WTI": "wti-daily-eia.csv"}
 LIBRARY = {
-    "window 60": ModelConfig(conformal_gamma=0.0),
+    "window 60": ModelConfig(conformal_gamma=0.0, conformal_window=60),
     "window 90": ModelConfig(conformal_gamma=0.0, conformal_window=90),
     "window 120, finite-sample": ModelConfig(
         conformal_gamma=0.0, conformal_window=120, conformal_finite_sample=True
     ),
-    "window 60, ACI 0.01": ModelConfig(conformal_gamma=0.01),
-    "window 60, ACI 0.015": ModelConfig(conformal_gamma=0.015),
-    "window 60, ACI 0.02": ModelConfig(conformal_gamma=0.02),
-    "window 60, ACI 0.025": ModelConfig(conformal_gamma=0.025),
-    "window 60, ACI 0.03": ModelConfig(conformal_gamma=0.03),
+    "window 60, ACI 0.01": ModelConfig(conformal_gamma=0.01, conformal_window=60),
+    "window 60, ACI 0.015": ModelConfig(conformal_gamma=0.015, conformal_window=60),
+    "window 60, ACI 0.02": ModelConfig(conformal_gamma=0.02, conformal_window=60),
+    "window 60, ACI 0.025": ModelConfig(conformal_gamma=0.025, conformal_window=60),
+    "window 60, ACI 0.03": ModelConfig(conformal_gamma=0.03, conformal_window=60),
     "window 120, ACI 0.02": ModelConfig(conformal_gamma=0.02, conformal_window=120),
 }
 TRACKING = [(0.2, "s36"), (0.3, "s36"), (0.4, "s36"), (0.2, "blend12"), (0.3, "blend12")]

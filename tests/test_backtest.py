@@ -8,10 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from forecast_helpers import SMALL, monthly_fixture
+from forecast_helpers import SMALL, daily_walk, monthly_fixture
+from reference import monthly_table
 
 from ipeacast.ml.backtest import (
     CHAMPION,
+    RECENT_ORIGINS,
     choose,
     conformal_quantile,
     horizon_metrics,
@@ -60,10 +62,10 @@ def test_intervals_follow_the_configured_quantile():
     assert all(sel_plain[h]["q"] <= sel_finite[h]["q"] for h in sel_plain)
 
 
-def test_default_intervals_are_adaptive_plain_quantiles_over_60_residuals():
-    cfg = ModelConfig()
-    assert cfg.conformal_window == 60 and cfg.conformal_finite_sample is False
-    assert cfg.conformal_gamma == 0.025  # chosen on pre-2015 origins (docs/model.md)
+def test_default_intervals_are_fixed_level_plain_quantiles_over_120_residuals():
+    cfg = ModelConfig()  # chosen on pre-2015 origins (benchmarks/interval_methods.py)
+    assert cfg.conformal_window == 120 and cfg.conformal_finite_sample is False
+    assert cfg.conformal_gamma == 0.0 and cfg.interval_scale == "monthly"
 
 
 def _hand_wide(actual: list[float]) -> pd.DataFrame:
@@ -103,12 +105,12 @@ def test_adaptive_level_is_bounded():
     assert calm == pytest.approx(0.5)
 
 
-def test_shipped_interval_uses_the_level_the_backtest_reached(backtest):
-    bt, cfg = backtest
-    assert cfg.conformal_gamma > 0
+def test_shipped_interval_uses_the_level_the_backtest_reached():
+    cfg = ModelConfig(**SMALL, conformal_gamma=0.025, conformal_window=60)
+    bt = walk_forward(prepare(monthly_fixture(), cfg.features), cfg)
     for h, sel in select_champion(bt, cfg).items():
         rows = bt[(bt["candidate"] == sel["candidate"]) & (bt["horizon"] == h)]
-        scores = ((rows["forecast"] - rows["actual"]).abs() / rows["scale"]).to_numpy()
+        scores = ((rows["forecast"] - rows["actual"]).abs() / rows["interval_scale"]).to_numpy()
         expected = conformal_quantile(scores[-cfg.conformal_window :], sel["level"])
         assert sel["q"] == pytest.approx(expected), h
         assert sel["level"] != cfg.interval_level, h  # it adapted
@@ -196,3 +198,67 @@ def test_metrics_window_filters_origins(backtest):
     m = horizon_metrics(bt, start=start)
     n1 = m[(m["candidate"] == "naive_last_price") & (m["horizon"] == 1)]["n"].iloc[0]
     assert n1 == len(origins) - 40
+
+
+def _m1_widths(table: pd.DataFrame, cfg: ModelConfig) -> pd.Series:
+    bt = walk_forward(prepare(table, cfg.features), cfg)
+    rows = bt[(bt["candidate"] == CHAMPION) & (bt["horizon"] == 1)].set_index("origin")
+    return rows["upper"] - rows["lower"]
+
+
+def test_daily_scaled_intervals_widen_the_month_volatility_jumps():
+    walk = daily_walk(periods=2600)
+    calm, storm = walk.iloc[:2400], walk.iloc[2400:]  # daily moves four times larger from here
+    steps = np.diff(storm["price"].to_numpy(), prepend=calm["price"].iloc[-1]) * 4.0
+    walk["price"] = np.concatenate([calm["price"], calm["price"].iloc[-1] + np.cumsum(steps)])
+    table = monthly_table(walk)
+    jump = pd.Timestamp(walk["date"].iloc[2400]).to_period("M").to_timestamp()
+    after = jump + pd.DateOffset(months=1)  # the first origin wholly in the storm
+    before = jump - pd.DateOffset(months=1)
+    monthly = _m1_widths(table, ModelConfig(**SMALL))
+    daily = _m1_widths(table, ModelConfig(**SMALL, interval_scale="daily", interval_vol_months=1))
+    assert daily[after] / daily[before] > 3.0
+    assert monthly[after] / monthly[before] < 1.5
+
+
+def _gate_backtest(recent_error: float) -> pd.DataFrame:
+    """h = 1: the ridge is perfect for 80 origins, then errs by `recent_error` for 120; the last
+    price always errs by 1; the online champion follows the ridge throughout."""
+    n = 80 + RECENT_ORIGINS
+    origins = pd.date_range("2000-01-01", periods=n, freq="MS")
+    ridge = np.r_[np.zeros(80), np.full(RECENT_ORIGINS, recent_error)]
+    frames = []
+    for cand, fc in {
+        "naive_last_avg": np.full(n, 2.0),
+        "naive_last_price": np.ones(n),
+        "gap_ridge": ridge,
+        CHAMPION: ridge,
+    }.items():
+        frames.append(
+            pd.DataFrame(
+                {
+                    "origin": origins,
+                    "horizon": 1,
+                    "target_month": origins + pd.DateOffset(months=1),
+                    "candidate": cand,
+                    "forecast": fc,
+                    "actual": 0.0,
+                    "origin_avg": 0.0,
+                    "origin_last": 0.0,
+                    "scale": 1.0,
+                    "interval_scale": 1.0,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_model_ships_only_if_the_online_record_of_the_last_ten_years_beats_the_baseline():
+    cfg = ModelConfig(horizons=1)
+    faded = select_champion(_gate_backtest(1.1), cfg)[1]  # better overall, worse lately
+    assert faded["mae"]["gap_ridge"] < faded["mae"]["naive_last_price"]
+    assert faded["candidate"] == "naive_last_price"
+    assert "online champion" in faded["reason"]
+    assert faded["online_record"] == pytest.approx((1.1, 1.0, RECENT_ORIGINS))
+    kept = select_champion(_gate_backtest(0.9), cfg)[1]
+    assert kept["candidate"] == "gap_ridge"

@@ -137,6 +137,21 @@ def test_metrics_record_every_candidate_and_why_the_champion_won(result):
         assert sel["reason"] and set(sel["backtest_mae"]) >= {"naive_last_avg", "naive_last_price"}
 
 
+def test_metrics_record_the_interval_method_its_current_scale_and_level(table):
+    cfg = ModelConfig(**SMALL, interval_scale="daily", interval_vol_months=1)
+    res = train_and_forecast(table, cfg, SERIES, "run-1", "2020-05-17")
+    iv = res.metrics["intervals"]
+    assert iv["scale"] == "daily" and "daily volatility of the last 1 month" in iv["method"]
+    origin_std = table[table["complete"]]["daily_change_std"].iloc[-1]
+    assert iv["origin_scale"] == pytest.approx(origin_std * np.sqrt(21))
+    assert iv["origin_scale_36m"] != pytest.approx(iv["origin_scale"])
+    for row in res.forecast.itertuples():
+        sel = res.metrics["champion"][str(row.horizon)]
+        assert iv["level"][str(row.horizon)] == sel["interval_quantile_level"]
+        half = (row.upper - row.lower) / 2
+        assert half == pytest.approx(sel["interval_q"] * iv["origin_scale"])
+
+
 def test_model_file_loads_safely_with_the_champion(result, tmp_path):
     write_outputs(result, tmp_path)
     bundle = load_model(tmp_path / "model.skops")

@@ -99,6 +99,8 @@ def test_ridge_needs_enough_rows_and_says_which_horizon():
         ("interval_level", 1.0),
         ("refit_every", 0),
         ("conformal_gamma", 0.5),
+        ("interval_scale", "weekly"),
+        ("interval_vol_months", 0),
     ],
 )
 def test_model_config_rejects_bad_values_naming_the_field(field, value):
@@ -116,3 +118,12 @@ def test_prepare_accepts_months_as_dates_or_timestamps():
     table = hand_table([10.0, 11.0], [10.0, 11.0])
     as_ts = table.assign(month=pd.to_datetime(table["month"]))
     assert (prepare(table).months == prepare(as_ts).months).all()
+
+
+def test_prepare_carries_the_daily_volatility_columns_or_nans_without_them():
+    table = hand_table([10.0, 11.0, 12.0], [10.0, 11.0, 12.0])
+    bare = prepare(table)
+    assert np.isnan(bare.daily_std).all() and np.isnan(bare.n_days).all()
+    with_daily = prepare(table.assign(daily_change_std=[0.5, 1.0, 2.0], n_days=[20, 21, 22]))
+    assert with_daily.daily_std.tolist() == [0.5, 1.0, 2.0]
+    assert with_daily.n_days.tolist() == [20.0, 21.0, 22.0]

@@ -75,8 +75,8 @@ HYPERPARAMETERS: dict[str, tuple[Callable[[str, str], Any], str | None, str]] = 
     "refit_every": (_int, "refit_every", "refit the model every N backtest origins (default 1)"),
     "min_train_rows": (_int, "min_train_rows", "rows needed to fit a horizon (default 36)"),
     "interval_level": (_float, "interval_level", "nominal interval coverage (default 0.8)"),
-    "conformal_window": (_int, "conformal_window", "residuals used per interval (default 60)"),
-    "conformal_gamma": (_float, "conformal_gamma", "adaptive conformal step, 0 = off (0.025)"),
+    "conformal_window": (_int, "conformal_window", "residuals used per interval (default 120)"),
+    "conformal_gamma": (_float, "conformal_gamma", "adaptive conformal step, 0 = off (default 0)"),
     "min_calibration": (_int, "min_calibration", "errors needed for intervals/champion (24)"),
     "backtest_start": (_month, "backtest_start", "first backtest origin YYYY-MM (default: first)"),
 }

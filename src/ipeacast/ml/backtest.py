@@ -9,15 +9,18 @@ out-of-sample.
 Champion rule (per horizon, selection metric MAE): the model wins a horizon only if its MAE over
 the resolved errors is strictly lower than that of the best baseline on the same origins, and it has
 at least `min_calibration` resolved errors; otherwise the best baseline is shipped (a tie goes to
-the baseline). A model worse than a baseline is never shipped.
+the baseline). A model worse than a baseline is never shipped. The shipped choice also asks that
+the online champion beat that baseline over the last RECENT_ORIGINS origins (`select_champion`).
 
-Intervals (adaptive conformal on backtest residuals): the absolute residuals of the last
-`conformal_window` resolved origins, divided by the origin's volatility scale, give the empirical
-quantile q at the current level (plain, or the finite-sample order statistic with
-`conformal_finite_sample`); the interval is point +/- q * scale(origin). The level starts at
-`interval_level` and, with `conformal_gamma` > 0, moves by gamma * (miss - (1 - interval_level))
-as each outcome resolves (Gibbs & Candes 2021), per candidate and horizon; the shipped interval
-uses the level reached once every backtest outcome resolved (`shipped_level`).
+Intervals (conformal on backtest residuals): the absolute residuals of the last
+`conformal_window` resolved origins, divided by the intervals' volatility scale at their origin
+(`interval_scale`, ipeacast.ml.intervals: the 36-month scale, realised daily volatility or a
+blend), give the empirical quantile q at the current level (plain, or the finite-sample order
+statistic with `conformal_finite_sample`); the interval is point +/- q * interval_scale(origin).
+The level starts at `interval_level` and, with `conformal_gamma` > 0, moves by
+gamma * (miss - (1 - interval_level)) as each outcome resolves (Gibbs & Candes 2021), per
+candidate and horizon; the shipped interval uses the level reached once every backtest outcome
+resolved (`shipped_level`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ipeacast.core.errors import TrainingError
+from ipeacast.ml.intervals import interval_scale
 from ipeacast.ml.model import (
     BASELINES,
     CANDIDATES,
@@ -54,7 +58,11 @@ BACKTEST_COLUMNS = (
     "origin_avg",
     "origin_last",
     "scale",
+    "interval_scale",
 )
+# The shipped model must also have beaten the best baseline in the online champion's record
+# over the last RECENT_ORIGINS resolved origins (ten years), not only over the whole backtest.
+RECENT_ORIGINS = 120
 
 
 def first_origin(data: Prepared, cfg: ModelConfig) -> int:
@@ -83,6 +91,7 @@ def walk_forward(data: Prepared, cfg: ModelConfig) -> pd.DataFrame:
     """Forecasts of every candidate at every backtest origin whose M+1 target is known."""
     start = first_origin(data, cfg)
     models = make_candidates(cfg)
+    iscale = interval_scale(data, cfg)
     records: list[tuple] = []
     fitted: set[str] = set()
     n = len(data)
@@ -112,6 +121,7 @@ def walk_forward(data: Prepared, cfg: ModelConfig) -> pd.DataFrame:
                         float(data.avg[t]),
                         float(data.last[t]),
                         float(data.scale[t]),
+                        float(iscale[t]),
                     )
                 )
     bt = pd.DataFrame.from_records(records, columns=list(BACKTEST_COLUMNS))
@@ -162,12 +172,12 @@ def choose(maes: dict[str, float], n_model: int, min_errors: int) -> tuple[str, 
 
 def horizon_frame(bt: pd.DataFrame, h: int) -> pd.DataFrame:
     """One horizon's backtest by origin: a forecast column per candidate, plus target_month,
-    actual, origin_avg, origin_last and scale (champion rows left out)."""
+    actual, origin_avg, origin_last, scale and interval_scale (champion rows left out)."""
     sub = bt[(bt["horizon"] == h) & (bt["candidate"] != CHAMPION)]
     wide = sub.pivot(index="origin", columns="candidate", values="forecast")
-    info = sub.drop_duplicates("origin").set_index("origin")[
-        ["target_month", "actual", "origin_avg", "origin_last", "scale"]
-    ]
+    cols = ["target_month", "actual", "origin_avg", "origin_last", "scale"]
+    cols += [c for c in ("interval_scale",) if c in sub.columns]
+    info = sub.drop_duplicates("origin").set_index("origin")[cols]
     return wide.join(info).sort_index()
 
 
@@ -191,9 +201,17 @@ def _decide(
     return chosen, reason, maes
 
 
+def _iscale(wide: pd.DataFrame) -> np.ndarray:
+    """The intervals' scale per origin (the point model's scale in frames without one)."""
+    col = "interval_scale" if "interval_scale" in wide.columns else "scale"
+    return wide[col].to_numpy(dtype=float)
+
+
 def _scores(wide: pd.DataFrame, cand: str) -> np.ndarray:
-    """Scale-normalised absolute residuals (NaN where the candidate has no forecast)."""
-    return ((wide[cand] - wide["actual"]).abs() / wide["scale"]).to_numpy(dtype=float)
+    """Absolute residuals over the intervals' scale (NaN where the candidate has no forecast)."""
+    return np.abs(wide[cand].to_numpy(dtype=float) - wide["actual"].to_numpy(dtype=float)) / (
+        _iscale(wide)
+    )
 
 
 def _online_intervals(
@@ -246,12 +264,13 @@ def add_champion_and_intervals(bt: pd.DataFrame, cfg: ModelConfig) -> pd.DataFra
         targets = wide["target_month"].to_numpy()
         actual = wide["actual"].to_numpy(dtype=float)
         scale = wide["scale"].to_numpy(dtype=float)
+        iscale = _iscale(wide)
         n_resolved = resolved_counts(wide)
         fc = {c: wide[c].to_numpy(dtype=float) for c in cands}
         lower, upper = {}, {}
         for cand in cands:
             lower[cand], upper[cand], _ = _online_intervals(
-                _scores(wide, cand), fc[cand], actual, scale, n_resolved, cfg
+                _scores(wide, cand), fc[cand], actual, iscale, n_resolved, cfg
             )
         # Online champion: running MAEs over origins where every candidate has a forecast.
         common = np.all([np.isfinite(fc[c]) for c in cands], axis=0)
@@ -288,6 +307,7 @@ def add_champion_and_intervals(bt: pd.DataFrame, cfg: ModelConfig) -> pd.DataFra
                         "origin_avg": wide["origin_avg"].to_numpy(),
                         "origin_last": wide["origin_last"].to_numpy(),
                         "scale": scale,
+                        "interval_scale": iscale,
                         "lower": lo,
                         "upper": up,
                         "chosen": names,
@@ -315,15 +335,35 @@ def shipped_level(wide: pd.DataFrame, cand: str, cfg: ModelConfig) -> float:
         _scores(wide, cand),
         wide[cand].to_numpy(dtype=float),
         wide["actual"].to_numpy(dtype=float),
-        wide["scale"].to_numpy(dtype=float),
+        _iscale(wide),
         resolved_counts(wide),
         cfg,
     )
     return level
 
 
+def online_record(
+    bt: pd.DataFrame, h: int, baseline: str, last: int = RECENT_ORIGINS
+) -> tuple[float, float, int]:
+    """MAEs of the online champion and of `baseline` over the last `last` origins of horizon h
+    where both forecast: (champion MAE, baseline MAE, origins); NaNs and 0 without them."""
+    rows = bt[(bt["horizon"] == h) & bt["candidate"].isin([CHAMPION, baseline])]
+    err = (rows["forecast"] - rows["actual"]).abs()
+    wide = rows.assign(err=err).pivot(index="origin", columns="candidate", values="err")
+    if CHAMPION not in wide or baseline not in wide:
+        return math.nan, math.nan, 0
+    wide = wide.dropna().sort_index().iloc[-last:]
+    if wide.empty:
+        return math.nan, math.nan, 0
+    return float(wide[CHAMPION].mean()), float(wide[baseline].mean()), len(wide)
+
+
 def select_champion(bt: pd.DataFrame, cfg: ModelConfig) -> dict[int, dict[str, Any]]:
-    """The shipped champion per horizon, from all resolved backtest errors (same rule as online)."""
+    """The shipped champion per horizon, from all resolved backtest errors (same rule as online).
+
+    The model ships only if it also kept its edge out of sample: the online champion's MAE over
+    the last RECENT_ORIGINS origins must be strictly below the best baseline's on those origins.
+    """
     out: dict[int, dict[str, Any]] = {}
     for h in range(1, cfg.horizons + 1):
         wide = horizon_frame(bt, h)
@@ -336,9 +376,22 @@ def select_champion(bt: pd.DataFrame, cfg: ModelConfig) -> dict[int, dict[str, A
                 "q": math.nan,
                 "level": cfg.interval_level,
                 "n_calibration": 0,
+                "online_record": (math.nan, math.nan, 0),
             }
             continue
         chosen, reason, maes = _decide(wide, cands, cfg)
+        base = min(
+            (b for b in BASELINES if b in maes and np.isfinite(maes[b])),
+            key=lambda b: (maes[b], BASELINES.index(b)),
+            default="naive_last_price",
+        )
+        record = online_record(bt, h, base)
+        if chosen == MODEL_NAME and record[2] and not record[0] < record[1]:
+            chosen = base
+            reason = (
+                f"{reason}, but the online champion's MAE over the last {record[2]} origins "
+                f"({record[0]:.4f}) is not below {base}'s ({record[1]:.4f}): baseline shipped"
+            )
         all_scores = _scores(wide, chosen)
         level = shipped_level(wide, chosen, cfg)
         scores = all_scores[np.isfinite(all_scores)][-cfg.conformal_window :]
@@ -352,6 +405,7 @@ def select_champion(bt: pd.DataFrame, cfg: ModelConfig) -> dict[int, dict[str, A
             "q": q,
             "level": level,
             "n_calibration": int(scores.size),
+            "online_record": record,
         }
     return out
 

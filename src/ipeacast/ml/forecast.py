@@ -27,8 +27,10 @@ import skops.io
 
 from ipeacast.core import schema
 from ipeacast.core.errors import TrainingError
+from ipeacast.ml import intervals
 from ipeacast.ml.backtest import (
     CHAMPION,
+    RECENT_ORIGINS,
     comparison_table,
     horizon_metrics,
     select_champion,
@@ -100,6 +102,7 @@ def train_and_forecast(
             f"no volatility scale at the origin {data.months[origin]:%Y-%m}: need at least "
             f"{SCALE_MIN_PERIODS + 1} complete months"
         )
+    iscale = intervals.interval_scale(data, cfg)
     bt = walk_forward(data, cfg)
     t1 = time.perf_counter()
     selection = select_champion(bt, cfg)
@@ -134,7 +137,7 @@ def train_and_forecast(
                 f"min_calibration={cfg.min_calibration} (use a longer series or lower it)"
             )
         point = float(preds[name][h - 1])
-        half = float(sel["q"] * data.scale[origin])
+        half = float(sel["q"] * iscale[origin])
         rows.append(
             {
                 "series": series,
@@ -168,8 +171,9 @@ def train_and_forecast(
         "selection_metric": "mae",
         "champion_rule": (
             "per horizon, the model ships only if its backtest MAE is strictly lower than the best "
-            "baseline's on the same origins and it has at least min_calibration backtest errors; "
-            "otherwise the best baseline ships"
+            "baseline's on the same origins, it has at least min_calibration backtest errors, and "
+            f"the online champion's MAE over the last {RECENT_ORIGINS} origins is strictly lower "
+            "than that baseline's; otherwise the best baseline ships"
         ),
         "champion": {
             str(h): {
@@ -179,8 +183,22 @@ def train_and_forecast(
                 "interval_q": s["q"],
                 "interval_quantile_level": s["level"],
                 "n_calibration": s["n_calibration"],
+                "recent_online_mae": s["online_record"][0],
+                "recent_baseline_mae": s["online_record"][1],
+                "recent_origins": s["online_record"][2],
             }
             for h, s in selection.items()
+        },
+        "intervals": {
+            "method": intervals.describe(cfg),
+            "scale": cfg.interval_scale,
+            "vol_months": cfg.interval_vol_months,
+            # The current scale: what this run's half-widths are q x scale of (USD per month);
+            # the 36-month point-model scale beside it shows how far the regime has moved.
+            "origin_scale": float(iscale[origin]),
+            "origin_scale_36m": float(data.scale[origin]),
+            "level": {str(h): s["level"] for h, s in selection.items()},
+            "nominal_level": cfg.interval_level,
         },
         "backtest": {
             "first_origin": f"{bt_origins.min():%Y-%m}",
@@ -189,6 +207,7 @@ def train_and_forecast(
             "refit_every": cfg.refit_every,
             "online_champion": f"candidate '{CHAMPION}' = rule applied at each origin with the "
             "errors resolved by then",
+            "recent_origins": RECENT_ORIGINS,
         },
         "metrics": all_metrics.to_dict(orient="records"),
         "comparison": comparison.to_dict(orient="records"),
@@ -204,11 +223,14 @@ def train_and_forecast(
         "champion": {str(h): s["candidate"] for h, s in selection.items()},
         "interval_q": {str(h): float(s["q"]) for h, s in selection.items()},
         "origin_scale": float(data.scale[origin]),
+        "interval_scale": float(iscale[origin]),
         "estimators": list(fitted[MODEL_NAME].estimators_) if MODEL_NAME in fitted else [],
     }
     features = {
         "table_columns": sorted(
-            set(REQUIRED_COLUMNS) | {FEATURE_REFERENCES[f] for f in cfg.features}
+            set(REQUIRED_COLUMNS)
+            | {FEATURE_REFERENCES[f] for f in cfg.features}
+            | (set() if cfg.interval_scale == "monthly" else {"daily_change_std", "n_days"})
         ),
         "scale": (
             f"scale[t] = mean |avg_price[m] - avg_price[m-1]| over the {SCALE_WINDOW} months "

@@ -62,13 +62,19 @@ class ModelConfig:
     refit_every: int = 1
     min_train_rows: int = 36
     interval_level: float = 0.8
-    conformal_window: int = 60
+    conformal_window: int = 120
     # Adaptive conformal step: the quantile level moves by gamma * (miss - (1 - level)) as each
-    # backtest outcome resolves (0 = fixed level). Chosen on pre-2015 origins (docs/model.md).
-    conformal_gamma: float = 0.025
+    # backtest outcome resolves (0 = fixed level). Window, step and scale are chosen together on
+    # pre-2015 origins by the rule of benchmarks/interval_methods.py (docs/model.md).
+    conformal_gamma: float = 0.0
     # False: plain empirical quantile (linear interpolation); True: finite-sample split-conformal
     # order statistic ceil((n+1)*level). Chosen on the design window (docs/model.md).
     conformal_finite_sample: bool = False
+    # The scale of the intervals (ipeacast.ml.intervals): "monthly" (36-month mean |monthly
+    # change|), "daily" (realised daily volatility of the last interval_vol_months months) or
+    # "blend" (their geometric mean). Chosen on pre-2015 origins (docs/model.md).
+    interval_scale: str = "monthly"
+    interval_vol_months: int = 2
     min_calibration: int = 24
     backtest_start: str | None = None  # "YYYY-MM": first backtest origin (default: first possible)
 
@@ -93,6 +99,12 @@ class ModelConfig:
             raise ConfigError(f"conformal_window must be >= 1, got {self.conformal_window}")
         if not 0 <= self.conformal_gamma <= 0.2:
             raise ConfigError(f"conformal_gamma must be in [0, 0.2], got {self.conformal_gamma}")
+        if self.interval_scale not in ("monthly", "daily", "blend"):
+            raise ConfigError(
+                f"interval_scale must be monthly, daily or blend, got {self.interval_scale!r}"
+            )
+        if not 1 <= self.interval_vol_months <= 12:
+            raise ConfigError(f"interval_vol_months must be 1..12, got {self.interval_vol_months}")
         if self.min_calibration < 1:
             raise ConfigError(f"min_calibration must be >= 1, got {self.min_calibration}")
 
@@ -106,6 +118,17 @@ class Prepared:
     last: np.ndarray
     scale: np.ndarray
     X: np.ndarray  # normalised features, shape (n, k); NaN where unavailable
+    # Std of day-on-day changes inside each month and its trading days (NaN where the table
+    # has none): the daily volatility the intervals can scale with (ipeacast.ml.intervals).
+    daily_std: np.ndarray | None = None
+    n_days: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        nan = np.full(len(self.months), np.nan)
+        if self.daily_std is None:
+            self.daily_std = nan
+        if self.n_days is None:
+            self.n_days = nan
 
     def __len__(self) -> int:
         return len(self.months)
@@ -155,7 +178,11 @@ def prepare(table: pd.DataFrame, features: tuple[str, ...] = DEFAULT_FEATURES) -
             raise TrainingError(f"feature {name!r} needs column {ref_col!r}, absent from the table")
         cols.append((last - ref) / scale)
     X = np.column_stack(cols) if cols else np.empty((len(idx), 0))
-    return Prepared(idx, avg, last, scale, X)
+    daily = {
+        c: df[c].to_numpy(dtype=float) if c in df.columns else np.full(len(idx), np.nan)
+        for c in ("daily_change_std", "n_days")
+    }
+    return Prepared(idx, avg, last, scale, X, daily["daily_change_std"], daily["n_days"])
 
 
 def volatility_scale(avg: np.ndarray) -> np.ndarray:

@@ -64,7 +64,8 @@ def metrics_table_text(metrics: dict[str, Any]) -> str:
     lines.append(
         f"backtest origins {bt.get('first_origin', '?')}..{bt.get('last_origin', '?')}. "
         "shipped: the model this run ships per horizon (the learned model only where it beat the "
-        "best no-change baseline over the whole backtest).\nMAE online: the champion rule "
+        "best no-change baseline over the whole backtest and in the online record of the last "
+        "ten years).\nMAE online: the champion rule "
         "applied month by month with the errors known at each origin (an honest estimate of "
         "choosing, then forecasting; it can trail a baseline slightly).\ncoverage: of the "
         f"{_fmt(level, '.0%')} intervals"
@@ -97,6 +98,7 @@ def markdown_summary(metrics: dict[str, Any], forecast: pd.DataFrame) -> str:
         "",
         f"Intervals: {_fmt(level, '.0%')} conformal, from backtest residuals"
         + (f"; adaptive level, step {gamma} (see metrics.json)." if gamma else "."),
+        *_interval_note(metrics.get("intervals")),
         "",
         "## Backtest (walk-forward, expanding window)",
         "",
@@ -125,19 +127,113 @@ def markdown_summary(metrics: dict[str, Any], forecast: pd.DataFrame) -> str:
     return "\n".join(out) + "\n"
 
 
+ERROR_HORIZONS = (1, 3, 6)  # the horizons the error panel draws (all would be unreadable)
+ERROR_WINDOW = 12  # months in the rolling mean of the backtest's absolute errors
+
+
+def error_history(
+    backtest: pd.DataFrame, accuracy: pd.DataFrame | None, horizons=ERROR_HORIZONS
+) -> dict[int, dict[str, pd.DataFrame]]:
+    """Per horizon, the absolute error over time: the backtest champion's (rolling mean over
+    ERROR_WINDOW target months) and the live record's (each published forecast scored when its
+    month completed, from accuracy.parquet). Columns target_month, abs_error."""
+    out: dict[int, dict[str, pd.DataFrame]] = {}
+    champion = backtest[backtest["candidate"] == "champion"]
+    for h in horizons:
+        bt = champion[champion["horizon"] == h].dropna(subset=["forecast", "actual"])
+        bt = bt.sort_values("target_month")
+        errors = (bt["forecast"] - bt["actual"]).abs()
+        rolled = errors.rolling(ERROR_WINDOW, min_periods=ERROR_WINDOW).mean()
+        out[h] = {
+            "backtest": pd.DataFrame(
+                {"target_month": pd.to_datetime(bt["target_month"]), "abs_error": rolled}
+            ).dropna()
+        }
+        if accuracy is not None and len(accuracy):
+            live = accuracy[accuracy["horizon"] == h].sort_values("target_month")
+            out[h]["live"] = pd.DataFrame(
+                {
+                    "target_month": pd.to_datetime(live["target_month"]),
+                    "abs_error": live["abs_error"].astype(float),
+                }
+            )
+    return out
+
+
+def _error_panel(ax, backtest: pd.DataFrame, accuracy: pd.DataFrame | None) -> None:
+    colors = ("tab:blue", "tab:green", "tab:purple")
+    for (h, series), color in zip(error_history(backtest, accuracy).items(), colors, strict=True):
+        bt = series["backtest"]
+        ax.plot(bt["target_month"], bt["abs_error"], lw=1, color=color, label=f"M+{h} backtest")
+        live = series.get("live")
+        if live is not None and len(live):
+            ax.scatter(
+                live["target_month"], live["abs_error"], s=18, color=color, marker="D",
+                edgecolors="black", linewidths=0.5, zorder=3, label=f"M+{h} published",
+            )  # fmt: skip
+    resolved = accuracy is not None and len(accuracy) > 0
+    ax.set_title(
+        f"Realised abs. error by horizon: backtest ({ERROR_WINDOW}-month mean), "
+        + ("published forecasts (diamonds)" if resolved else "no published forecast resolved yet")
+    )
+    ax.set_ylabel("abs. error")
+    ax.legend(loc="upper left", ncol=2, fontsize="small")
+
+
+BAND_HORIZONS = (1, 6)  # the horizons whose interval width the band panel draws
+
+
+def _interval_note(intervals: dict[str, Any] | None) -> list[str]:
+    """The interval method and its current scale, from metrics.json (older runs: nothing)."""
+    if not intervals:
+        return []
+    return [
+        f"Method: {intervals['method']}; current scale {_fmt(intervals['origin_scale'], '.2f')} "
+        f"(36-month scale {_fmt(intervals['origin_scale_36m'], '.2f')})."
+    ]
+
+
+def interval_band_history(
+    backtest: pd.DataFrame, horizons=BAND_HORIZONS
+) -> dict[int, pd.DataFrame]:
+    """Per horizon, the width of the champion's interval at each backtest origin (columns
+    origin, width): how the band widened and narrowed over the backtest."""
+    champion = backtest[backtest["candidate"] == "champion"].dropna(subset=["lower", "upper"])
+    out = {}
+    for h in horizons:
+        rows = champion[champion["horizon"] == h].sort_values("origin")
+        out[h] = pd.DataFrame(
+            {"origin": pd.to_datetime(rows["origin"]), "width": rows["upper"] - rows["lower"]}
+        ).reset_index(drop=True)
+    return out
+
+
+def _band_panel(ax, backtest: pd.DataFrame) -> None:
+    for (h, rows), color in zip(
+        interval_band_history(backtest).items(), ("tab:orange", "tab:red"), strict=True
+    ):
+        ax.plot(rows["origin"], rows["width"], lw=1, color=color, label=f"M+{h}")
+    ax.set_title("Interval band over the backtest: width of the champion's interval by origin")
+    ax.set_ylabel("width")
+    ax.legend(loc="upper left")
+
+
 def render_png(
     forecast: pd.DataFrame,
     backtest: pd.DataFrame,
     history: pd.DataFrame,
     title: str = "",
+    accuracy: pd.DataFrame | None = None,
 ) -> bytes:
-    """Three panels: price history, M+1 backtest with intervals, forecast fan. Returns PNG bytes."""
+    """Five panels: price history, M+1 backtest with intervals, the interval band's width over
+    the backtest, realised error by horizon (backtest and published forecasts), forecast fan.
+    Returns PNG bytes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(3, 1, figsize=(10, 11), constrained_layout=True)
+    fig, axes = plt.subplots(5, 1, figsize=(10, 18), constrained_layout=True)
     hist = history.sort_values("month")
     ax = axes[0]
     ax.plot(hist["month"], hist["avg_price"], lw=1, color="tab:blue", label="monthly average")
@@ -163,7 +259,10 @@ def render_png(
     ax.set_ylabel("price")
     ax.legend(loc="upper left")
 
-    ax = axes[2]
+    _band_panel(axes[2], backtest)
+    _error_panel(axes[3], backtest, accuracy)
+
+    ax = axes[4]
     recent = hist[hist["month"] >= hist["month"].max() - pd.DateOffset(months=36)]
     fc = forecast.sort_values("horizon")
     months = pd.to_datetime(fc["target_month"])
@@ -201,7 +300,9 @@ def write_report(
     forecast = read_parquet(storage.read_bytes(lake.join(model_dir, "forecast.parquet")))
     backtest = read_parquet(storage.read_bytes(lake.join(model_dir, "backtest.parquet")))
     title = f"{metrics.get('series', '')} — origin {metrics.get('origin_date', '')}"
-    png = render_png(forecast, backtest, _history(table, backtest), title)
+    scored = lake.join(model_dir, "accuracy.parquet")
+    accuracy = read_parquet(storage.read_bytes(scored)) if storage.exists(scored) else None
+    png = render_png(forecast, backtest, _history(table, backtest), title, accuracy)
     md = markdown_summary(metrics, forecast)
     paths = {"png": lake.join(out_dir, "report.png"), "markdown": lake.join(out_dir, "report.md")}
     storage.write_bytes(paths["png"], png)
