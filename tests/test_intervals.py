@@ -49,6 +49,21 @@ def test_daily_scale_follows_the_last_months_volatility_at_once():
     assert blend[-1] / blend[-2] == pytest.approx(2.0)
 
 
+def test_max_scale_keeps_the_long_memory_in_calm_months_and_jumps_with_daily_volatility():
+    # calm daily moves (well under the 36-month scale), then a month of violent ones
+    std = [0.1] * 39 + [6.0]
+    data = prepare(_table_with_daily(std))
+    cfg = ModelConfig(interval_scale="max", interval_vol_months=1)
+    widest = interval_scale(data, cfg)
+    daily = interval_scale(data, ModelConfig(interval_scale="daily", interval_vol_months=1))
+    assert daily[-2] < data.scale[-2]  # calm: the daily scale alone would shrink the interval
+    assert widest[-2] == pytest.approx(data.scale[-2])  # the max keeps the 36-month scale
+    assert daily[-1] > data.scale[-1]  # the shock
+    assert widest[-1] == pytest.approx(daily[-1])  # and follows the daily volatility at once
+    assert widest[-1] / widest[-2] > 2
+    assert "the larger of the 36-month scale" in describe(cfg)
+
+
 def test_daily_scale_falls_back_to_the_monthly_scale_without_daily_figures():
     table = _table_with_daily([1.0] * 40).drop(columns=["daily_change_std", "n_days"])
     data = prepare(table)

@@ -12,6 +12,9 @@ fast the intervals react to a change of regime depends on how fast that scale do
   the weeks a regime changes.
 - `blend`: the geometric mean of the two (half the reaction of `daily`, half the memory of
   `monthly`).
+- `max`: the larger of the two: never narrower than the 36-month scale (which remembers the last
+  crisis through calm months), wider as soon as daily volatility exceeds it (a ratchet: up
+  within weeks, down only as fast as the 36-month scale forgets).
 
 Daily volatility is put on a monthly footing (times sqrt(21)), so the three scales are in the
 same unit. Where the table carries no daily volatility for a month (the column is optional, and a
@@ -25,7 +28,7 @@ import numpy as np
 
 from ipeacast.ml.model import SCALE_FLOOR, ModelConfig, Prepared
 
-INTERVAL_SCALES = ("monthly", "daily", "blend")
+INTERVAL_SCALES = ("monthly", "daily", "blend", "max")
 TRADING_DAYS_PER_MONTH = 21
 
 
@@ -59,6 +62,8 @@ def interval_scale(data: Prepared, cfg: ModelConfig) -> np.ndarray:
     vol = np.where(np.isfinite(vol), np.maximum(vol, SCALE_FLOOR), data.scale)
     if cfg.interval_scale == "daily":
         return vol
+    if cfg.interval_scale == "max":
+        return np.maximum(vol, data.scale)
     return np.sqrt(vol * data.scale)  # blend: the geometric mean
 
 
@@ -69,6 +74,10 @@ def describe(cfg: ModelConfig) -> str:
         "daily": f"daily volatility of the last {cfg.interval_vol_months} month(s)",
         "blend": (
             f"geometric mean of the 36-month scale and the daily volatility of the last "
+            f"{cfg.interval_vol_months} month(s)"
+        ),
+        "max": (
+            f"the larger of the 36-month scale and the daily volatility of the last "
             f"{cfg.interval_vol_months} month(s)"
         ),
     }[cfg.interval_scale]

@@ -72,7 +72,8 @@ class ModelConfig:
     conformal_finite_sample: bool = False
     # The scale of the intervals (ipeacast.ml.intervals): "monthly" (36-month mean |monthly
     # change|), "daily" (realised daily volatility of the last interval_vol_months months) or
-    # "blend" (their geometric mean). Chosen on pre-2015 origins (docs/model.md).
+    # "blend" (their geometric mean) or "max" (the larger). Chosen on pre-2015 origins
+    # (docs/model.md).
     interval_scale: str = "monthly"
     interval_vol_months: int = 2
     min_calibration: int = 24
@@ -99,9 +100,9 @@ class ModelConfig:
             raise ConfigError(f"conformal_window must be >= 1, got {self.conformal_window}")
         if not 0 <= self.conformal_gamma <= 0.2:
             raise ConfigError(f"conformal_gamma must be in [0, 0.2], got {self.conformal_gamma}")
-        if self.interval_scale not in ("monthly", "daily", "blend"):
+        if self.interval_scale not in ("monthly", "daily", "blend", "max"):
             raise ConfigError(
-                f"interval_scale must be monthly, daily or blend, got {self.interval_scale!r}"
+                f"interval_scale must be monthly, daily, blend or max, got {self.interval_scale!r}"
             )
         if not 1 <= self.interval_vol_months <= 12:
             raise ConfigError(f"interval_vol_months must be 1..12, got {self.interval_vol_months}")
