@@ -68,6 +68,7 @@ def test_base_dir_comes_from_the_environment(tmp_path, final_partition, monkeypa
         ("interval_level", "1.5", "interval_level must be in"),
         ("backtest_start", "2019/01", "'backtest_start' must be a month"),
         ("learning_rate", "0.1", "unknown hyperparameter 'learning_rate'"),
+        ("interval_scale", "garch", "interval_scale must be monthly, daily, blend or max"),
     ],
 )
 def test_bad_hyperparameter_writes_a_failure_naming_it(
@@ -106,6 +107,8 @@ def test_hyperparameters_parse_to_the_model_config():
     )
     assert cfg.features == ("gap_avg", "gap_lag1") and cfg.alpha == 0.5
     assert (run.series, run.run_id) == ("EIA366_PBRENT366", "x")  # the run's own defaults
+    _, cfg = parse_hyperparameters({"interval_scale": "max", "interval_vol_months": "1"})
+    assert (cfg.interval_scale, cfg.interval_vol_months) == ("max", 1)
 
 
 def test_train_local_returns_the_model_dir_or_raises_the_reason(tmp_path, final_partition):

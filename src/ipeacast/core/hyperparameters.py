@@ -78,6 +78,12 @@ HYPERPARAMETERS: dict[str, tuple[Callable[[str, str], Any], str | None, str]] = 
     "conformal_window": (_int, "conformal_window", "residuals used per interval (default 120)"),
     "conformal_gamma": (_float, "conformal_gamma", "adaptive conformal step, 0 = off (default 0)"),
     "min_calibration": (_int, "min_calibration", "errors needed for intervals/champion (24)"),
+    "interval_scale": (
+        _text,
+        "interval_scale",
+        "interval scale: monthly, daily, blend or max (default monthly; docs/model.md)",
+    ),
+    "interval_vol_months": (_int, "interval_vol_months", "months of daily volatility (default 2)"),
     "backtest_start": (_month, "backtest_start", "first backtest origin YYYY-MM (default: first)"),
 }
 
