@@ -34,6 +34,7 @@ def simulate(origins: int, horizons: int, reps: int, seed: int) -> dict[str, np.
     pooled = cov.mean(axis=1)
     return {
         "sd": cov.std(axis=0),
+        "pooled_sd": float(pooled.std()),
         "per_horizon": inside.mean(axis=0),
         "all": float(inside.all(axis=1).mean()),
         "pooled": float(((pooled >= BAND[0]) & (pooled <= BAND[1])).mean()),
@@ -56,6 +57,7 @@ def main() -> None:
         )
     print(f"  all {args.horizons} horizons in the band: {res['all']:.1%} of runs")
     print(f"  coverage pooled over horizons in the band: {res['pooled']:.1%} of runs")
+    print(f"  coverage pooled over horizons: sd {res['pooled_sd']:.3f}")
 
 
 if __name__ == "__main__":

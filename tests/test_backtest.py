@@ -65,7 +65,8 @@ def test_intervals_follow_the_configured_quantile():
 def test_default_intervals_are_fixed_level_plain_quantiles_over_120_residuals():
     cfg = ModelConfig()  # chosen on pre-2015 origins (benchmarks/interval_methods.py)
     assert cfg.conformal_window == 120 and cfg.conformal_finite_sample is False
-    assert cfg.conformal_gamma == 0.0 and cfg.interval_scale == "monthly"
+    assert cfg.conformal_gamma == 0.0
+    assert (cfg.interval_scale, cfg.interval_vol_months) == ("max", 2)
 
 
 def _hand_wide(actual: list[float]) -> pd.DataFrame:
@@ -206,7 +207,7 @@ def _m1_widths(table: pd.DataFrame, cfg: ModelConfig) -> pd.Series:
     return rows["upper"] - rows["lower"]
 
 
-def test_daily_scaled_intervals_widen_the_month_volatility_jumps():
+def test_default_and_daily_scaled_intervals_widen_the_month_volatility_jumps():
     walk = daily_walk(periods=2600)
     calm, storm = walk.iloc[:2400], walk.iloc[2400:]  # daily moves four times larger from here
     steps = np.diff(storm["price"].to_numpy(), prepend=calm["price"].iloc[-1]) * 4.0
@@ -215,9 +216,11 @@ def test_daily_scaled_intervals_widen_the_month_volatility_jumps():
     jump = pd.Timestamp(walk["date"].iloc[2400]).to_period("M").to_timestamp()
     after = jump + pd.DateOffset(months=1)  # the first origin wholly in the storm
     before = jump - pd.DateOffset(months=1)
-    monthly = _m1_widths(table, ModelConfig(**SMALL))
+    monthly = _m1_widths(table, ModelConfig(**SMALL, interval_scale="monthly"))
     daily = _m1_widths(table, ModelConfig(**SMALL, interval_scale="daily", interval_vol_months=1))
+    default = _m1_widths(table, ModelConfig(**SMALL))  # max: the 2-month daily scale here
     assert daily[after] / daily[before] > 3.0
+    assert default[after] / default[before] > 2.5
     assert monthly[after] / monthly[before] < 1.5
 
 

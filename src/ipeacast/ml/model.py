@@ -72,9 +72,9 @@ class ModelConfig:
     conformal_finite_sample: bool = False
     # The scale of the intervals (ipeacast.ml.intervals): "monthly" (36-month mean |monthly
     # change|), "daily" (realised daily volatility of the last interval_vol_months months) or
-    # "blend" (their geometric mean) or "max" (the larger). Chosen on pre-2015 origins
-    # (docs/model.md).
-    interval_scale: str = "monthly"
+    # "blend" (their geometric mean) or "max" (the larger: up within weeks of a volatility jump,
+    # never below the 36-month scale). Chosen on pre-2015 origins (docs/model.md).
+    interval_scale: str = "max"
     interval_vol_months: int = 2
     min_calibration: int = 24
     backtest_start: str | None = None  # "YYYY-MM": first backtest origin (default: first possible)
