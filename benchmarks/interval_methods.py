@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/interval_methods.py --evaluate   # evaluation window, once
     .venv/bin/python benchmarks/interval_methods.py --evaluate --recent data/brent-daily.csv
                                    # + forecasts made at each month end of 2025 (extra check)
+    .venv/bin/python benchmarks/interval_methods.py --widen   # the default's intervals widened
+                                   # by a constant factor: can any factor meet every goal?
 
 Series: Brent and WTI from `$IPEACAST_DATA_DIR` (benchmarks/reference_data.py). Point forecasts
 and the online champion are the library's (ipeacast.ml.backtest); only the intervals change:
@@ -264,6 +266,54 @@ def run_evaluation(args: argparse.Namespace) -> None:
         recent_check(Path(args.recent), methods)
 
 
+WIDEN = (1.0, 1.1, 1.2, 1.3, 1.5, 1.75, 2.0)
+ALL_ORIGINS = ("1992-01", "2024-06")
+
+
+def widened(champ: pd.DataFrame, factor: float) -> pd.Series:
+    """Whether each outcome lies inside the interval with its half-width times `factor`."""
+    centre = (champ["upper"] + champ["lower"]) / 2
+    half = (champ["upper"] - champ["lower"]) / 2
+    return (champ["actual"] - centre).abs() <= factor * half
+
+
+def run_widen(args: argparse.Namespace) -> None:
+    """Reporting only: the default's coverage when every interval is widened by one factor."""
+    print(
+        f"the default's intervals x factor, all prices; coverage over origins {ALL_ORIGINS[0]}.."
+        f"{ALL_ORIGINS[1]}, pooled per stress window, and the share of ten-year windows over "
+        f"{BAND[1]:.0%} at the worst horizon"
+    )
+    for series, file in SERIES.items():
+        table = load_table(Path(args.data) / file if args.data else data_file(file), None)
+        champ = champion_rows(table, {"default": ModelConfig()})["default"]
+        print(f"\n== {series} ==")
+        for factor in WIDEN:
+            inside = champ.assign(inside=widened(champ, factor))
+            rows = window(inside, *ALL_ORIGINS)
+            over = max(
+                float(
+                    (
+                        g.sort_values("origin")["inside"]
+                        .astype(float)
+                        .rolling(ROLL)
+                        .mean()
+                        .dropna()
+                        > BAND[1]
+                    ).mean()
+                )
+                for _, g in rows.groupby("horizon")
+            )
+            stress = " | ".join(
+                f"{name} {window(inside, *span)['inside'].mean():.3f}"
+                for name, span in STRESS.items()
+            )
+            print(
+                f"  x{factor:<4} all {rows['inside'].mean():.3f} | {stress} | "
+                f"ten-year windows over {BAND[1]:.0%}: {over:.2f}"
+            )
+
+
 def recent_check(path: Path, methods: dict[str, ModelConfig]) -> None:
     """Extra out-of-sample check: forecasts made at each month end of 2025 (never to choose)."""
     table = load_table(path, None)
@@ -278,8 +328,11 @@ def main() -> None:
     parser.add_argument("--data", help="folder with the EIA CSVs (default: $IPEACAST_DATA_DIR)")
     parser.add_argument("--evaluate", action="store_true", help="report origins from 2015 once")
     parser.add_argument("--recent", help="a later daily CSV: score the 2025 origins (extra)")
+    parser.add_argument("--widen", action="store_true", help="the default widened (reporting)")
     args = parser.parse_args()
-    if args.evaluate:
+    if args.widen:
+        run_widen(args)
+    elif args.evaluate:
         run_evaluation(args)
     else:
         run_design(args)
