@@ -122,6 +122,11 @@ def method_name(cfg: ModelConfig) -> str:
     return "library default (not in the grid)"
 
 
+def series_path(args: argparse.Namespace, file: str) -> Path:
+    """A series' CSV: in `--data` if given, else where reference_data finds it."""
+    return Path(args.data) / file if args.data else data_file(file)
+
+
 def load_table(path: Path, cutoff: date | None) -> pd.DataFrame:
     raw = pd.read_csv(path).rename(columns={"price_usd": "price"})
     return monthly_table(clean_daily(raw, cutoff=cutoff))
@@ -169,6 +174,14 @@ def outside(cov: np.ndarray | float) -> np.ndarray | float:
     return np.maximum(BAND[0] - cov, 0) + np.maximum(cov - BAND[1], 0)
 
 
+def rolling_coverage(rows: pd.DataFrame) -> dict[int, pd.Series]:
+    """Per horizon, the coverage of every window of ROLL consecutive origins."""
+    return {
+        int(h): g.sort_values("origin")["inside"].astype(float).rolling(ROLL).mean().dropna()
+        for h, g in rows.groupby("horizon")
+    }
+
+
 def design_scores(champ: pd.DataFrame, sd: dict[str, np.ndarray | float]) -> dict[str, float]:
     """The rule's figures for one method on one series (design origins).
 
@@ -176,8 +189,7 @@ def design_scores(champ: pd.DataFrame, sd: dict[str, np.ndarray | float]) -> dic
     rows = window(champ, *DESIGN)
     miss_roll = z_roll = 0.0
     share = []
-    for h, g in rows.groupby("horizon"):
-        roll = g.sort_values("origin")["inside"].astype(float).rolling(ROLL).mean().dropna()
+    for h, roll in rolling_coverage(rows).items():
         miss = float(outside(roll).max())
         miss_roll = max(miss_roll, miss)
         z_roll = max(z_roll, miss / float(np.asarray(sd["roll"])[h - 1]))
@@ -214,7 +226,7 @@ def run_design(args: argparse.Namespace) -> None:
     sd = chance_sd()
     rows = []
     for series, file in SERIES.items():
-        table = load_table(Path(args.data) / file if args.data else data_file(file), CUT)
+        table = load_table(series_path(args, file), CUT)
         for name, champ in champion_rows(table, methods).items():
             figs = design_scores(champ, sd)
             rows.append({"series": series, "method": name} | figs)
@@ -248,7 +260,7 @@ def run_evaluation(args: argparse.Namespace) -> None:
     methods = {PREVIOUS: grid()[PREVIOUS]}
     methods[f"default: {method_name(ModelConfig())}"] = ModelConfig()
     for series, file in SERIES.items():
-        table = load_table(Path(args.data) / file if args.data else data_file(file), None)
+        table = load_table(series_path(args, file), None)
         print(f"\n== {series} (all prices) ==")
         for name, champ in champion_rows(table, methods).items():
             print(f"\n{name}")
@@ -281,25 +293,13 @@ def run_widen(args: argparse.Namespace) -> None:
         f"{BAND[1]:.0%} at the worst horizon"
     )
     for series, file in SERIES.items():
-        table = load_table(Path(args.data) / file if args.data else data_file(file), None)
+        table = load_table(series_path(args, file), None)
         champ = champion_rows(table, {"default": ModelConfig()})["default"]
         print(f"\n== {series} ==")
         for factor in WIDEN:
             inside = champ.assign(inside=widened(champ, factor))
             rows = window(inside, *ALL_ORIGINS)
-            over = max(
-                float(
-                    (
-                        g.sort_values("origin")["inside"]
-                        .astype(float)
-                        .rolling(ROLL)
-                        .mean()
-                        .dropna()
-                        > BAND[1]
-                    ).mean()
-                )
-                for _, g in rows.groupby("horizon")
-            )
+            over = max(float((roll > BAND[1]).mean()) for roll in rolling_coverage(rows).values())
             stress = " | ".join(
                 f"{name} {window(inside, *span)['inside'].mean():.3f}"
                 for name, span in STRESS.items()
