@@ -7,6 +7,9 @@
     .venv/bin/python benchmarks/interval_methods.py --widen   # the default's intervals widened
                                    # by a constant factor: can any factor meet every goal?
 
+Methods outside the grid (GARCH scales from `arch`, quantile tracking, two floors) are judged by
+this rule in benchmarks/interval_alternatives.py.
+
 Series: Brent and WTI from `$IPEACAST_DATA_DIR` (benchmarks/reference_data.py). Point forecasts
 and the online champion are the library's (ipeacast.ml.backtest); only the intervals change:
 `add_champion_and_intervals` is rerun on the same backtest rows with each method's scale and
@@ -73,7 +76,7 @@ from ipeacast.ml.backtest import (  # noqa: E402
     walk_forward,
 )
 from ipeacast.ml.intervals import interval_scale  # noqa: E402
-from ipeacast.ml.model import ModelConfig, prepare  # noqa: E402
+from ipeacast.ml.model import ModelConfig, Prepared, prepare  # noqa: E402
 
 CUT = date(2015, 6, 30)
 DESIGN = ("1992-01", "2014-12")
@@ -127,29 +130,44 @@ def series_path(args: argparse.Namespace, file: str) -> Path:
     return Path(args.data) / file if args.data else data_file(file)
 
 
-def load_table(path: Path, cutoff: date | None) -> pd.DataFrame:
+def load_daily(path: Path, cutoff: date | None) -> pd.DataFrame:
+    """A series' clean daily prices (date, price) up to `cutoff`."""
     raw = pd.read_csv(path).rename(columns={"price_usd": "price"})
-    return monthly_table(clean_daily(raw, cutoff=cutoff))
+    return clean_daily(raw, cutoff=cutoff)
+
+
+def load_table(path: Path, cutoff: date | None) -> pd.DataFrame:
+    return monthly_table(load_daily(path, cutoff))
+
+
+def backtest_rows(table: pd.DataFrame) -> tuple[Prepared, pd.DataFrame]:
+    """The prepared series and the library's backtest rows without the champion's."""
+    cfg = ModelConfig()
+    data = prepare(table, cfg.features)
+    raw = walk_forward(data, cfg)
+    return data, raw[raw["candidate"] != CHAMPION][list(BACKTEST_COLUMNS)]
+
+
+def scored(champ: pd.DataFrame) -> pd.DataFrame:
+    """Champion rows with whether each outcome is inside, the width and the interval score."""
+    champ = champ.copy()
+    champ["inside"] = (champ["actual"] >= champ["lower"]) & (champ["actual"] <= champ["upper"])
+    champ["width"] = champ["upper"] - champ["lower"]
+    below = (champ["lower"] - champ["actual"]).clip(lower=0)
+    above = (champ["actual"] - champ["upper"]).clip(lower=0)
+    champ["score"] = champ["width"] + 2 / ALPHA * (below + above)
+    return champ
 
 
 def champion_rows(table: pd.DataFrame, methods: dict[str, ModelConfig]) -> dict[str, pd.DataFrame]:
     """Online champion rows with each method's intervals (same point forecasts for all)."""
-    base_cfg = ModelConfig()
-    data = prepare(table, base_cfg.features)
-    raw = walk_forward(data, base_cfg)
-    raw = raw[raw["candidate"] != CHAMPION][list(BACKTEST_COLUMNS)]
+    data, raw = backtest_rows(table)
     out = {}
     for name, cfg in methods.items():
         iscale = pd.Series(interval_scale(data, cfg), index=data.months)
         bt = raw.assign(interval_scale=iscale.reindex(raw["origin"]).to_numpy())
         bt = add_champion_and_intervals(bt, cfg)
-        champ = bt[bt["candidate"] == CHAMPION].copy()
-        champ["inside"] = (champ["actual"] >= champ["lower"]) & (champ["actual"] <= champ["upper"])
-        champ["width"] = champ["upper"] - champ["lower"]
-        below = (champ["lower"] - champ["actual"]).clip(lower=0)
-        above = (champ["actual"] - champ["upper"]).clip(lower=0)
-        champ["score"] = champ["width"] + 2 / ALPHA * (below + above)
-        out[name] = champ
+        out[name] = scored(bt[bt["candidate"] == CHAMPION])
     return out
 
 
