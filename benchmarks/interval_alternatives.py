@@ -92,7 +92,9 @@ def target_weights(horizons: int = HORIZONS, days: int = DAYS) -> np.ndarray:
     return out**2
 
 
-def garch_scales(daily: pd.DataFrame, origins: list[pd.Timestamp], spec: dict) -> pd.DataFrame:
+def garch_scales(
+    daily: pd.DataFrame, origins: list[pd.Timestamp], spec: dict
+) -> tuple[pd.DataFrame, int]:
     """Per origin and horizon, the GARCH scale (USD); and how many fits did not converge."""
     r = daily.assign(ret=100 * np.log(daily["price"]).diff()).dropna(subset=["ret"])
     month = r["date"].dt.to_period("M").dt.to_timestamp().to_numpy()
@@ -112,8 +114,7 @@ def garch_scales(daily: pd.DataFrame, origins: list[pd.Timestamp], spec: dict) -
         var = fit.forecast(horizon=weights.shape[1], reindex=False).variance.to_numpy()[-1]
         scale = prices[n - 1] * np.sqrt(weights @ var) / 100
         rows += [(origin, h + 1, float(scale[h])) for h in range(HORIZONS)]
-    frame = pd.DataFrame(rows, columns=["origin", "horizon", "interval_scale"])
-    return frame.assign(failed=failed)
+    return pd.DataFrame(rows, columns=["origin", "horizon", "interval_scale"]), failed
 
 
 def ewma_scale(daily: pd.DataFrame, months: pd.DatetimeIndex, decay: float) -> np.ndarray:
@@ -226,8 +227,8 @@ def alternatives(path: Path, failed: dict[str, int]) -> dict[str, pd.DataFrame]:
         scales[name] = pd.concat([frame.assign(horizon=h) for h in range(1, HORIZONS + 1)])
     origins = sorted(raw["origin"].unique())
     for name, spec in GARCH.items():
-        scales[name] = garch_scales(daily, origins, spec)
-        failed[name] = failed.get(name, 0) + int(scales[name]["failed"].iloc[0])
+        scales[name], n_failed = garch_scales(daily, origins, spec)
+        failed[name] = failed.get(name, 0) + n_failed
     for name, frame in scales.items():
         for level, cfg in level_configs().items():
             out[f"{name}, {level}"] = with_row_scales(raw, frame, cfg)
